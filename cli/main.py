@@ -1,0 +1,219 @@
+"""`sectag`: one entry point, a subcommand per task; each parses, calls, prints a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from model.errors import SectagError
+
+
+def _path_option(parser, name: str, env: str, default: str, help_text: str) -> None:
+    parser.add_argument(f"--{name}", type=Path, default=Path(os.environ.get(env, default)),
+                        help=f"{help_text} (env {env}, default: %(default)s)")
+
+
+def _common(parser) -> None:
+    _path_option(parser, "labels", "SECTAG_LABELS", "labels", "label folder")
+    _path_option(parser, "seeds", "SECTAG_SEEDS", "seeds", "seed article folder")
+    _path_option(parser, "registry", "SECTAG_REGISTRY", "registry", "model registry folder")
+
+
+def _load_labels(args):
+    from model.labels import load_labels
+
+    return load_labels(args.labels, seeds_dir=args.seeds)
+
+
+# -- labels ----------------------------------------------------------------------------
+def cmd_labels_check(args) -> int:
+    labels = _load_labels(args)
+    print(f"ok: {len(labels.rows)} rows in {len(labels.files)} files, "
+          f"{len(labels.topics)} topics, no problems")
+    return 0
+
+
+def cmd_labels_stats(args) -> int:
+    from model.corpus import corpus_counts
+
+    print(json.dumps(corpus_counts(_load_labels(args)), indent=2))
+    return 0
+
+
+# -- training and models ---------------------------------------------------------------
+def _parse_params(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SectagError(f"--param {pair!r}: expected NAME=VALUE (e.g. clf__C=2.0)")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def cmd_train(args) -> int:
+    from model.registry import Registry
+    from model.train import pipeline_params, train
+
+    labels = _load_labels(args)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rcross-validation fold {done}/{total}", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    trained = train(labels, params=pipeline_params(_parse_params(args.param)), seed=args.seed,
+                    progress=progress)
+    registry = Registry(args.registry)
+    version = registry.add(trained.pipeline, trained.manifest, promote=args.promote)
+    cv = trained.manifest["cv"]
+    print(f"trained {version} on {len(labels.rows)} rows in "
+          f"{trained.manifest['training_seconds']:.1f}s; grouped-CV macro-F1 "
+          f"{cv['macro_f1']:.3f}" + ("; promoted to current" if args.promote else ""))
+    for topic, m in cv["per_topic"].items():
+        print(f"  {topic:20s} F1 {m['f1']:.3f}  P {m['precision']:.3f}  R {m['recall']:.3f}"
+              f"  threshold {trained.manifest['thresholds'][topic]:.2f}")
+    return 0
+
+
+def cmd_models_list(args) -> int:
+    from model.registry import Registry
+
+    registry = Registry(args.registry)
+    current = registry.current()
+    versions = registry.versions()
+    if not versions:
+        print(f"no versions in {args.registry}")
+    for version in versions:
+        m = registry.manifest(version)
+        mark = "*" if version == current else " "
+        print(f"{mark} {version:6s} {m.get('created', '?'):25s} rows {m['counts']['rows']:5d}  "
+              f"macro-F1 {m['cv']['macro_f1']:.3f}  data {m['data_sha256'][:12]}")
+    return 0
+
+
+def cmd_models_show(args) -> int:
+    from model.registry import Registry
+
+    print(json.dumps(Registry(args.registry).manifest(args.version), indent=2))
+    return 0
+
+
+def cmd_models_promote(args) -> int:
+    from model.registry import Registry
+
+    print(f"current is now {Registry(args.registry).promote(args.version)}")
+    return 0
+
+
+def cmd_models_rollback(args) -> int:
+    from model.registry import Registry
+
+    print(f"rolled back; current is now {Registry(args.registry).rollback()}")
+    return 0
+
+
+# -- prediction ------------------------------------------------------------------------
+def _read_lines(path: Path) -> list[str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SectagError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SectagError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def cmd_predict(args) -> int:
+    from model.registry import Registry
+    from model.tagger import Tagger
+
+    texts = list(args.text) + (_read_lines(args.file) if args.file else [])
+    if not texts:
+        raise SectagError("give a sentence to tag, or --file F with one sentence a line")
+    tagger = Tagger.from_registry(Registry(args.registry), args.version)
+    predictions = tagger.predict(texts)
+    if args.json:
+        print(json.dumps({"model_version": tagger.version,
+                          "predictions": [p.to_dict() for p in predictions]}, indent=2))
+        return 0
+    for text, pred in zip(texts, predictions):
+        print(text)
+        for topic in tagger.topics:
+            found = topic in pred.topics
+            terms = ", ".join(pred.evidence.get(topic, []))
+            print(f"  {'+' if found else ' '} {topic:20s} {pred.scores[topic]:.3f}"
+                  + (f"  <- {terms}" if found else ""))
+    print(f"(model {tagger.version})", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sectag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    labels = sub.add_parser("labels", help="check the label files")
+    labels_sub = labels.add_subparsers(dest="action", required=True)
+    for name, func, text in [("check", cmd_labels_check, "validate every label file"),
+                             ("stats", cmd_labels_stats, "corpus counts as JSON")]:
+        p = labels_sub.add_parser(name, help=text)
+        _common(p)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("train", help="train a new model version from labels/")
+    _common(p)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--promote", action="store_true", help="make the new version current")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="pipeline parameter, e.g. clf__C=2.0 (repeatable)")
+    p.set_defaults(func=cmd_train)
+
+    models = sub.add_parser("models", help="list and switch model versions")
+    models_sub = models.add_subparsers(dest="action", required=True)
+    for name, func, text, takes_version in [
+            ("list", cmd_models_list, "list versions (* marks current)", False),
+            ("show", cmd_models_show, "print a version's manifest", True),
+            ("promote", cmd_models_promote, "make a version current", True),
+            ("rollback", cmd_models_rollback, "return to the previously current version",
+             False)]:
+        p = models_sub.add_parser(name, help=text)
+        _common(p)
+        if takes_version:
+            p.add_argument("version", nargs="?" if name == "show" else None,
+                           help="version, e.g. v3" + (" (default: current)"
+                                                       if name == "show" else ""))
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("predict", help="tag sentences with the current (or a given) model")
+    _common(p)
+    p.add_argument("text", nargs="*", help="sentences to tag")
+    p.add_argument("--file", type=Path, help="a UTF-8 file with one sentence a line")
+    p.add_argument("--version", help="model version (default: current)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_predict)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SectagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

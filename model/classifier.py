@@ -1,0 +1,56 @@
+"""A multi-label linear classifier that scores every topic in one matrix product.
+
+One logistic regression is fitted per topic, then their weights are stacked so
+prediction costs a single sparse-dense product instead of one call per topic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -35.0, 35.0)))
+
+
+class MultiLabelLinear(ClassifierMixin, BaseEstimator):
+    """Per-topic logistic regressions (balanced classes) stacked into one weight matrix."""
+
+    def __init__(self, C: float = 4.0, class_weight: str | None = "balanced",
+                 random_state: int = 0):
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(self, X, Y):
+        Y = np.asarray(Y)
+        if Y.ndim != 2:
+            raise ValueError("Y must be a 2-D indicator matrix (rows x topics)")
+        n_topics = Y.shape[1]
+        self.coef_ = np.zeros((n_topics, X.shape[1]))
+        self.intercept_ = np.zeros(n_topics)
+        for j in range(n_topics):
+            y = Y[:, j]
+            if y.min() == y.max():
+                # A topic with only one class here: a constant score at its prior.
+                self.intercept_[j] = 35.0 if y[0] else -35.0
+                continue
+            lr = LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                    solver="liblinear", random_state=self.random_state)
+            lr.fit(X, y)
+            self.coef_[j] = lr.coef_[0]
+            self.intercept_[j] = lr.intercept_[0]
+        self.n_topics_ = n_topics
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Rows x topics probabilities (independent per topic, not summing to one)."""
+        return _sigmoid(self.decision_function(X))
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X) >= 0.5).astype(np.int8)

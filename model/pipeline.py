@@ -1,0 +1,33 @@
+"""The one function that builds sectag's scikit-learn Pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .classifier import MultiLabelLinear
+from .features import TOKEN_PATTERN, normalize_text
+
+DEFAULT_PARAMS: dict = {
+    "features__words__ngram_range": (1, 2),
+    "features__words__min_df": 1,
+    "features__chars__ngram_range": (3, 5),
+    "features__chars__min_df": 2,
+    "clf__C": 4.0,
+}
+
+
+def build_pipeline(params: dict | None = None, *, seed: int = 0) -> Pipeline:
+    """TF-IDF word and character n-grams feeding a multi-label linear classifier."""
+    pipe = Pipeline([
+        ("features", FeatureUnion([
+            ("words", TfidfVectorizer(preprocessor=normalize_text, token_pattern=TOKEN_PATTERN,
+                                      sublinear_tf=True, dtype=np.float32)),
+            ("chars", TfidfVectorizer(preprocessor=normalize_text, analyzer="char_wb",
+                                      sublinear_tf=True, dtype=np.float32)),
+        ])),
+        ("clf", MultiLabelLinear(random_state=seed)),
+    ])
+    pipe.set_params(**{**DEFAULT_PARAMS, **(params or {})})
+    return pipe

@@ -1,0 +1,161 @@
+"""Label validation: the committed labels are clean; every fault is reported with its place."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.main import main as sectag
+from conftest import LABELS, SEEDS, write_sentences
+from model.errors import LabelError
+from model.labels import SENTENCES_DIR, load_labels, read_labelled_file
+
+
+def problems_of(root, **kwargs):
+    with pytest.raises(LabelError) as info:
+        load_labels(root, seeds_dir=SEEDS, **kwargs)
+    return info.value.problems
+
+
+def test_committed_labels_are_valid(labels):
+    assert len(labels.rows) > 0
+    assert labels.topic_names, "topics come from labels/topics.csv"
+    assert len(labels.data_sha256) == 64
+
+
+def test_every_topic_has_positives(labels):
+    Y = labels.indicator_matrix()
+    assert (Y.sum(axis=0) > 0).all()
+
+
+def test_clean_folder_loads(label_dir, topic_names):
+    write_sentences(label_dir / SENTENCES_DIR / "a.csv",
+                    [["a-1", "authored", "Ministers met in Rome.", ""],
+                     ["a-2", "authored", "A second sentence here.", topic_names[0]],
+                     ["a-3", "authored", "A third one with two topics.",
+                      f"{topic_names[0]};{topic_names[1]}"]])
+    loaded = load_labels(label_dir, seeds_dir=SEEDS)
+    assert [r.topics for r in loaded.rows] == [(), (topic_names[0],),
+                                               (topic_names[0], topic_names[1])]
+    assert loaded.rows[2].line == 4
+
+
+@pytest.mark.parametrize("row, column, fragment", [
+    (["x-2", "authored", "Text with a bad topic.", "not_a_topic"], "topics", "unknown topic"),
+    (["x-2", "authored", "   ", ""], "text", "empty text"),
+    (["x-1", "authored", "Another sentence entirely.", ""], "id", "duplicate id"),
+    (["x-2", "authored", "the first SENTENCE here.", ""], "text", "duplicate text"),
+    (["", "authored", "No identifier on this row.", ""], "id", "empty id"),
+    (["x-2", "nowhere.txt", "Unknown source file.", ""], "source", "unknown source"),
+])
+def test_row_faults_name_file_row_and_column(label_dir, row, column, fragment):
+    write_sentences(label_dir / SENTENCES_DIR / "b.csv",
+                    [["x-1", "authored", "The first sentence here.", ""], row])
+    problems = problems_of(label_dir)
+    assert len(problems) == 1, problems
+    problem = problems[0]
+    assert problem.file.endswith("sentences/b.csv")
+    assert problem.row == 3 and problem.column == column
+    assert fragment in problem.message
+
+
+def test_repeated_topic_in_one_row(label_dir, topic_names):
+    t = topic_names[0]
+    write_sentences(label_dir / SENTENCES_DIR / "b.csv",
+                    [["x-1", "authored", "A sentence.", f"{t};{t}"]])
+    (problem,) = problems_of(label_dir)
+    assert (problem.row, problem.column) == (2, "topics")
+
+
+def test_missing_column(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "c.csv", [["x-1", "authored", "Words."]],
+                    header=("id", "source", "text"))
+    (problem,) = problems_of(label_dir)
+    assert (problem.row, problem.column) == (1, "topics")
+    assert "missing column" in problem.message
+
+
+def test_bad_encoding_reports_line(label_dir):
+    path = label_dir / SENTENCES_DIR / "d.csv"
+    write_sentences(path, [["x-1", "authored", "Fine line.", ""],
+                           ["x-2", "authored", "Caf\u00e9 line.", ""]])
+    path.write_bytes(path.read_bytes().replace("\u00e9".encode(), b"\xe9"))
+    problems = problems_of(label_dir)
+    assert any(p.row == 3 and "not UTF-8" in p.message for p in problems), problems
+
+
+def test_wrong_field_count(label_dir):
+    path = label_dir / SENTENCES_DIR / "e.csv"
+    path.write_text("id,source,text,topics\nx-1,authored,One,,extra\n", encoding="utf-8")
+    (problem,) = problems_of(label_dir)
+    assert problem.row == 2 and "fields" in problem.message
+
+
+def test_shared_eight_word_run_between_authored_rows(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "f.csv", [
+        ["x-1", "authored", "Officials from both countries said on Monday that talks went well.", ""],
+        ["x-2", "authored", "Later, officials from both countries said on Monday that talks went well "
+                            "enough.", ""]])
+    (problem,) = problems_of(label_dir)
+    assert problem.row == 3 and "8-word run" in problem.message
+
+
+def test_all_problems_reported_at_once(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "g.csv", [
+        ["x-1", "authored", "", ""], ["x-2", "authored", "Fine.", "bogus"],
+        ["x-2", "authored", "Also fine.", ""]])
+    problems = problems_of(label_dir)
+    assert sorted(p.row for p in problems) == [2, 3, 4]
+
+
+def test_topics_file_faults(label_dir):
+    (label_dir / "topics.csv").write_text(
+        "name,description\nok_topic,Fine.\nBad Name,Something.\nok_topic,Again.\n"
+        "empty_desc,\n", encoding="utf-8")
+    write_sentences(label_dir / SENTENCES_DIR / "h.csv", [["x-1", "authored", "A text.", ""]])
+    problems = problems_of(label_dir)
+    assert {(p.row, p.column) for p in problems} == {(3, "name"), (4, "name"),
+                                                     (5, "description")}
+
+
+def test_a_sixth_topic_is_data_only(label_dir, topic_names):
+    topics = label_dir / "topics.csv"
+    topics.write_text(topics.read_text(encoding="utf-8")
+                      + "maritime_security,Piracy and patrols at sea.,piracy\n", encoding="utf-8")
+    write_sentences(label_dir / SENTENCES_DIR / "i.csv",
+                    [["x-1", "authored", "Navies patrol the strait against pirates.",
+                      "maritime_security"]])
+    loaded = load_labels(label_dir, seeds_dir=SEEDS)
+    assert loaded.topic_names == [*topic_names, "maritime_security"]
+
+
+def test_external_file_is_validated_the_same_way(tmp_path, topic_names):
+    path = tmp_path / "test.csv"
+    write_sentences(path, [["t-1", "authored", "Ok.", topic_names[0]],
+                           ["t-2", "authored", "Bad.", "nope"]])
+    with pytest.raises(LabelError) as info:
+        read_labelled_file(path, topic_names)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (3, "topics")
+
+
+def test_cli_check_passes_on_committed_labels(capsys):
+    assert sectag(["labels", "check", "--labels", str(LABELS), "--seeds", str(SEEDS)]) == 0
+    assert "no problems" in capsys.readouterr().out
+
+
+def test_cli_check_reports_injected_fault_with_row(label_dir, capsys):
+    write_sentences(label_dir / SENTENCES_DIR / "j.csv",
+                    [["x-1", "authored", "Fine.", ""], ["x-2", "authored", "Bad.", "nope"]])
+    assert sectag(["labels", "check", "--labels", str(label_dir), "--seeds", str(SEEDS)]) == 1
+    err = capsys.readouterr().err
+    assert "sentences/j.csv:3: column 'topics': unknown topic 'nope'" in err
+
+
+def test_training_refuses_invalid_labels(label_dir, tmp_path, capsys):
+    write_sentences(label_dir / SENTENCES_DIR / "k.csv",
+                    [["x-1", "authored", "Fine.", ""], ["x-1", "authored", "Dup id.", ""]])
+    code = sectag(["train", "--labels", str(label_dir), "--seeds", str(SEEDS),
+                   "--registry", str(tmp_path / "reg")])
+    assert code == 1
+    assert "k.csv:3: column 'id': duplicate id" in capsys.readouterr().err
+    assert not (tmp_path / "reg" / "versions").exists()
