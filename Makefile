@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REGISTRY ?= registry
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test model bench soak clean
+.PHONY: install serve test model browser bench soak clean
 
 # The virtual environment is rebuilt only when the package definition changes.
 $(STAMP): pyproject.toml
@@ -22,10 +22,15 @@ model: $(STAMP)
 	@test -f $(REGISTRY)/current.json || $(BIN)/sectag train --registry $(REGISTRY) --promote
 
 serve: model
-	$(BIN)/sectag predict --registry $(REGISTRY) \
-		"Egypt will train Libyan police cadres in combating terrorism."
+	$(BIN)/sectag serve --registry $(REGISTRY) --host 127.0.0.1 --port 8000 --workers 2
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium: install it where we can (root with apt-get).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -156,6 +156,20 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import logging
+    import tempfile
+
+    # prometheus_client picks its storage when first imported: workers must share files.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="sectag-prom-"))
+    from service.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    serve({"REGISTRY": str(args.registry)}, host=args.host, port=args.port,
+          workers=args.workers, threads=args.threads)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sectag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="model version (default: current)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("serve", help="serve the HTTP API and web page with gunicorn")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (default: 1)")
+    p.set_defaults(func=cmd_serve)
 
     return parser
 

@@ -1,0 +1,56 @@
+"""The application factory: config, model state, routes, errors, metrics and request logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import Flask, g, request
+
+from model.registry import Registry
+
+from .api import bp
+from .config import from_env
+from .errors import register_error_handlers
+from .metrics import Metrics
+from .model_state import ModelState
+
+access_log = logging.getLogger("sectag.access")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an app serving the registry's current model (loaded once, reloaded on change)."""
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config.update(from_env(config))
+    app.json.sort_keys = False
+    state = ModelState(Registry(app.config["REGISTRY"]))
+    state.refresh()
+    app.extensions["sectag"] = state
+    app.extensions["sectag_metrics"] = Metrics()
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+    _instrument(app)
+    return app
+
+
+def _route_of() -> str:
+    return request.url_rule.rule if request.url_rule else "unmatched"
+
+
+def _instrument(app: Flask) -> None:
+    @app.before_request
+    def start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response):
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        route, version, texts = _route_of(), g.get("model_version"), g.get("texts", 0)
+        app.extensions["sectag_metrics"].observe(route, request.method, response.status_code,
+                                                 seconds, texts, version)
+        access_log.info(json.dumps({
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "latency_ms": round(seconds * 1000, 3), "model_version": version,
+            "texts": texts}))
+        return response

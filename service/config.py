@@ -1,0 +1,24 @@
+"""Service settings: defaults, overridable by a dict passed to create_app or SECTAG_* env."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULTS = {
+    "REGISTRY": "registry",
+    "MAX_TEXTS": 1000,               # texts per /v1/predict request
+    "MAX_TEXT_CHARS": 10_000,        # characters per text in /v1/predict
+    "MAX_ARTICLE_CHARS": 200_000,    # characters in a /v1/tag-article text
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # bytes per request body (Flask enforces it)
+}
+
+
+def from_env(overrides: dict | None = None) -> dict:
+    """Defaults, then SECTAG_<NAME> environment variables, then explicit overrides."""
+    config = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        value = os.environ.get(f"SECTAG_{key}")
+        if value is not None:
+            config[key] = type(default)(value)
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,138 @@
+"""Hot reload: workers follow the registry's current pointer, refuse bad versions, drop nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import ROOT
+from model.registry import ARTIFACT, Registry
+from model.tagger import Tagger
+from service import create_app
+
+SENTENCES = ["Egypt will train Libyan police cadres in Cairo.",
+             "The ministers discussed reopening the embassy in Tripoli.",
+             "Islamic State claimed the attack on the checkpoint."]
+
+
+@pytest.fixture
+def two_versions(tmp_path, tiny_trained, labels):
+    """A registry with v1 (tiny corpus, current) and v2 (a different model, not current)."""
+    from model.train import train
+
+    registry = Registry(tmp_path / "registry")
+    registry.add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
+    other = train(labels, params={"clf__C": 0.5})
+    registry.add(other.pipeline, other.manifest)
+    return registry
+
+
+def version_of(client) -> str:
+    return client.post("/v1/predict", json={"texts": SENTENCES}).get_json()["model_version"]
+
+
+def test_switches_on_promote_and_rollback(two_versions):
+    client = create_app({"REGISTRY": str(two_versions.root)}).test_client()
+    assert version_of(client) == "v1"
+    two_versions.promote("v2")
+    assert version_of(client) == "v2"
+    two_versions.rollback()
+    assert version_of(client) == "v1"
+
+
+def test_bad_version_is_refused_and_old_one_keeps_serving(two_versions, caplog):
+    client = create_app({"REGISTRY": str(two_versions.root)}).test_client()
+    assert version_of(client) == "v1"
+    artifact = two_versions.version_dir("v2") / ARTIFACT
+    artifact.write_bytes(artifact.read_bytes()[:1000])  # corrupted after it was written
+    state = json.loads((two_versions.root / "current.json").read_text())
+    (two_versions.root / "current.json").write_text(json.dumps({**state, "version": "v2"}))
+    assert version_of(client) == "v1"
+    ready = client.get("/readyz").get_json()
+    assert ready["ready"] and ready["version"] == "v1"
+    assert "v2" in ready["reload_error"] and "sha256" in ready["reload_error"]
+    assert "model_refused" in caplog.text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(port: int, texts: list[str]) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict",
+                                     data=json.dumps({"texts": texts}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _wait_ready(port: int, proc, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError("server did not become ready")
+
+
+def test_promote_under_concurrent_traffic(two_versions):
+    """Real gunicorn, 2 workers, 4 client threads: zero errors, no mixed responses."""
+    expected = {v: [p.to_dict() for p in Tagger.from_registry(two_versions, v)
+                    .predict(SENTENCES)] for v in ("v1", "v2")}
+    assert expected["v1"] != expected["v2"]
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--registry",
+                               str(two_versions.root), "--port", str(port), "--workers", "2"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    results, errors, stop = [], [], threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                body = _post(port, SENTENCES)
+                results.append((time.time(), body["model_version"], body["predictions"]))
+            except Exception as exc:  # every failure is a test failure, counted below
+                errors.append(repr(exc))
+
+    try:
+        _wait_ready(port, server)
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        promote_started = time.time()
+        subprocess.run([sys.executable, "-m", "cli.main", "models", "promote", "v2",
+                        "--registry", str(two_versions.root)], cwd=ROOT, check=True,
+                       capture_output=True)
+        promoted_at = time.time()
+        time.sleep(3)
+        stop.set()
+        for t in threads:
+            t.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert errors == []
+    assert len(results) > 20
+    for _, version, predictions in results:
+        assert predictions == expected[version], "a response mixed two versions"
+    late = [v for t, v, _ in results if t > promoted_at + 1.0]
+    assert late and set(late) == {"v2"}, "every worker switched to the promoted version"
+    assert {v for t, v, _ in results if t < promote_started} == {"v1"}
