@@ -63,12 +63,8 @@ def cmd_train(args) -> int:
 
     labels = _load_labels(args)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rcross-validation fold {done}/{total}", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-
     trained = train(labels, params=pipeline_params(_parse_params(args.param)), seed=args.seed,
-                    progress=progress)
+                    progress=_progress("cross-validation fold"))
     registry = Registry(args.registry)
     version = registry.add(trained.pipeline, trained.manifest, promote=args.promote)
     cv = trained.manifest["cv"]
@@ -156,6 +152,38 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _progress(label: str):
+    def report(done: int, total: int) -> None:
+        print(f"\r{label} {done}/{total}", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+    return report
+
+
+def cmd_evaluate(args) -> int:
+    from model.evaluate import evaluate
+    from model.registry import Registry
+    from model.report import write_report
+
+    registry = Registry(args.registry)
+    result = evaluate(_load_labels(args), registry, version=args.version, against=args.against,
+                      test_file=args.test, progress=_progress("cross-validation fold"))
+    out = args.out or Path("reports") / result["model_version"]
+    write_report(result, out)
+    rows = [("all rows", result["cv"]["all"]), ("seed rows", result["cv"]["seed"])]
+    if result["test"]:
+        rows.append(("test file", result["test"]))
+    print(f"model {result['model_version']}: macro-F1 (model / keywords / majority)")
+    for name, block in rows:
+        print(f"  {name:10s} {block['model']['macro_f1']:.3f} / "
+              f"{block['keywords']['macro_f1']:.3f} / {block['majority']['macro_f1']:.3f}"
+              f"  ({block['rows']} rows)")
+    if result["comparison"]:
+        c = result["comparison"]
+        print(f"  against {c['old']}: {len(c['changed'])} sentences changed tags")
+    print(f"wrote {out}/report.html, report.md, metrics.json")
+    return 0
+
+
 def cmd_serve(args) -> int:
     import logging
     import tempfile
@@ -213,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="model version (default: current)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="write the evaluation report for a model version")
+    _common(p)
+    p.add_argument("--version", help="model version (default: current)")
+    p.add_argument("--against", help="version to compare with (default: the previous one)")
+    p.add_argument("--test", type=Path, help="external labelled CSV, evaluated without training")
+    p.add_argument("--out", type=Path, help="output folder (default: reports/<version>)")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("serve", help="serve the HTTP API and web page with gunicorn")
     _common(p)

@@ -29,13 +29,19 @@ def grouped_folds(groups: list[str], n_splits: int = DEFAULT_FOLDS) -> list[tupl
 
 
 def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tuple],
-                       progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Scores for every row from a model that never saw that row's group."""
+                       progress: Callable[[int, int], None] | None = None,
+                       models: list | None = None) -> np.ndarray:
+    """Scores for every row from a model that never saw that row's group.
+
+    Pass a list as `models` to receive each fold's fitted pipeline (for error analysis).
+    """
     texts = np.asarray(texts, dtype=object)
     scores = np.zeros(Y.shape, dtype=float)
     for k, (train, test) in enumerate(folds):
         model = clone(pipeline).fit(texts[train], Y[train])
         scores[test] = model.predict_proba(texts[test])
+        if models is not None:
+            models.append(model)
         if progress:
             progress(k + 1, len(folds))
     return scores
@@ -57,13 +63,19 @@ def tune_thresholds(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.array([best_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])])
 
 
+def cross_fitted_thresholds(Y: np.ndarray, scores: np.ndarray,
+                            folds: list[tuple]) -> list[np.ndarray]:
+    """Per fold, thresholds tuned on the other folds' out-of-fold scores only."""
+    everything = np.arange(len(Y))
+    return [tune_thresholds(Y[rest], scores[rest])
+            for rest in (np.setdiff1d(everything, test) for _, test in folds)]
+
+
 def cross_fitted_predictions(Y: np.ndarray, scores: np.ndarray,
                              folds: list[tuple]) -> np.ndarray:
     """0/1 predictions where each fold's thresholds were tuned on the other folds only."""
     pred = np.zeros(Y.shape, dtype=np.int8)
-    for _, test in folds:
-        rest = np.setdiff1d(np.arange(len(Y)), test)
-        cuts = tune_thresholds(Y[rest], scores[rest])
+    for (_, test), cuts in zip(folds, cross_fitted_thresholds(Y, scores, folds)):
         pred[test] = scores[test] >= cuts
     return pred
 

@@ -135,6 +135,11 @@ class Tagger:
             out.append(pred)
         return out
 
+    def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
+        """The words that pushed the given topics' scores up, found or not."""
+        X, _ = self.scores([text])
+        return self._evidence(text, X[0], [self.topics.index(t) for t in topics])
+
     def _evidence(self, text: str, row, topic_indices: list[int]) -> dict[str, list[str]]:
         """The words whose features pushed each found topic's score up the most."""
         columns, values = row.indices, row.data

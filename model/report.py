@@ -1,0 +1,191 @@
+"""Render an evaluation (the dict from `evaluate()`) as report.html, report.md and metrics.json."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from . import plots
+
+SYSTEMS = ("model", "keywords", "majority")
+
+
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def summary_rows(block: dict, topics: list[str]) -> list[list[str]]:
+    """Table rows: one per topic and system, then the overall figures."""
+    rows = []
+    for topic in topics:
+        for system in SYSTEMS:
+            m = block[system]["per_topic"][topic]
+            rows.append([topic, system, str(m["support"]), _fmt(m["precision"]),
+                         _fmt(m["recall"]), _fmt(m["f1"]), _fmt(m.get("average_precision"))])
+    return rows
+
+
+SUMMARY_HEADER = ["topic", "system", "support", "precision", "recall", "F1", "AP"]
+OVERALL_HEADER = ["rows", "system", "macro-F1", "micro-F1", "subset accuracy", "Hamming loss"]
+
+
+def overall_rows(block: dict) -> list[list[str]]:
+    return [[str(block["rows"]), s, _fmt(block[s]["macro_f1"]), _fmt(block[s]["micro_f1"]),
+             _fmt(block[s]["subset_accuracy"]), _fmt(block[s]["hamming_loss"])]
+            for s in SYSTEMS]
+
+
+def _sections(report: dict) -> list[tuple[str, dict]]:
+    """(title, metrics block) for every set of rows the report covers."""
+    out = [("All labelled rows (grouped cross-validation)", report["cv"]["all"]),
+           ("Real seed sentences only (held out by article)", report["cv"]["seed"])]
+    if report.get("test"):
+        out.append((f"External test file {report['test']['file']} (model not retrained)",
+                    report["test"]))
+    return out
+
+
+def _error_rows(errors: dict, limit: int) -> list[tuple[str, str, list]]:
+    out = []
+    for topic, kinds in errors.items():
+        for kind in ("false_positives", "false_negatives"):
+            out.append((topic, kind.replace("_", " "), kinds[kind][:limit]))
+    return out
+
+
+# -- Markdown ---------------------------------------------------------------------------
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    def esc(cell: str) -> str:
+        return str(cell).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
+    topics = report["topics"]
+    parts = [f"# Evaluation of model {report['model_version']}", "",
+             f"- data sha256: `{report['data_sha256']}` (model trained on "
+             f"`{report['model_data_sha256']}`)",
+             f"- cross-validation: {report['cv']['folds']} folds over {report['cv']['groups']} "
+             f"groups. {report['grouping']}.",
+             "- thresholds: " + ", ".join(f"{t} {c:.2f}" for t, c in report["thresholds"].items()),
+             ""]
+    for title, block in _sections(report):
+        parts += [f"## {title}", "", _md_table(OVERALL_HEADER, overall_rows(block)), "",
+                  _md_table(SUMMARY_HEADER, summary_rows(block, topics)), ""]
+    comparison = report.get("comparison")
+    if comparison:
+        parts += _md_comparison(comparison)
+    parts += [f"## Errors (cross-validation, worst {errors_per_topic} per list)", ""]
+    for topic, kind, entries in _error_rows(report["cv"]["errors"], errors_per_topic):
+        parts += [f"### {topic}: {kind}", ""]
+        parts += [_md_table(["score", "sentence", "terms", "true topics"],
+                            [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
+                              ", ".join(e["true_topics"]) or "none"] for e in entries])
+                  if entries else "none", ""]
+    return "\n".join(parts) + "\n"
+
+
+def _md_comparison(comparison: dict) -> list[str]:
+    new, old = comparison["new"], comparison["old"]
+    keys = sorted({k for v in comparison["per_topic"].values() for k in v})
+    rows = [[t] + [_fmt(v.get(k)) for k in keys] for t, v in comparison["per_topic"].items()]
+    rows.append(["macro"] + [_fmt(comparison["macro_f1"].get(k.replace("_f1", "")))
+                             for k in keys])
+    changed = comparison["changed"]
+    out = [f"## {new} against {old}", "", _md_table(["topic", *keys], rows), "",
+           f"{len(changed)} sentences changed tags.", ""]
+    if changed:
+        out += [_md_table(["id", "sentence", old, new, "true"],
+                          [[c["id"], c["text"], ", ".join(c["old"]) or "none",
+                            ", ".join(c["new"]) or "none", ", ".join(c["true"]) or "none"]
+                           for c in changed]), ""]
+    return out
+
+
+# -- HTML -------------------------------------------------------------------------------
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:auto;padding:1rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}th,td{border:1px solid #ccc;
+padding:.2rem .45rem;text-align:left;vertical-align:top}th{background:#f0f3f8}
+.figs{display:flex;flex-wrap:wrap;gap:1rem}img{max-width:100%}details{margin:.4rem 0}"""
+
+
+def render_html(report: dict, figures: dict[str, bytes]) -> str:
+    topics = report["topics"]
+    parts = [f"<h1>Evaluation of model {html.escape(report['model_version'])}</h1>",
+               f"<p>Data sha256 <code>{report['data_sha256']}</code>; cross-validation "
+               f"{report['cv']['folds']} folds over {report['cv']['groups']} groups. "
+               f"{html.escape(report['grouping'])}.</p>",
+               '<div class="figs">' + "".join(_img(png, name) for name, png in figures.items())
+               + "</div>"]
+    for title, block in _sections(report):
+        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(OVERALL_HEADER,
+                                                                  overall_rows(block)),
+                    _html_table(SUMMARY_HEADER, summary_rows(block, topics))]
+    comparison = report.get("comparison")
+    if comparison:
+        keys = sorted({k for v in comparison["per_topic"].values() for k in v})
+        rows = [[t] + [_fmt(v.get(k)) for k in keys]
+                for t, v in comparison["per_topic"].items()]
+        parts += [f"<h2>{comparison['new']} against {comparison['old']}</h2>",
+                    _html_table(["topic", *keys], rows),
+                    f"<p>{len(comparison['changed'])} sentences changed tags.</p>",
+                    _html_table(["id", "sentence", comparison["old"], comparison["new"], "true"],
+                                [[c["id"], c["text"], ", ".join(c["old"]) or "none",
+                                  ", ".join(c["new"]) or "none", ", ".join(c["true"]) or "none"]
+                                 for c in comparison["changed"]])]
+    parts.append("<h2>Errors (cross-validation, worst first)</h2>")
+    for topic, kind, entries in _error_rows(report["cv"]["errors"], 25):
+        table = _html_table(["score", "sentence", "terms", "true topics"],
+                            [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
+                              ", ".join(e["true_topics"]) or "none"] for e in entries])
+        parts.append(f"<details><summary>{html.escape(topic)}: {kind} ({len(entries)} "
+                       f"shown)</summary>{table}</details>")
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>sectag "
+            f"evaluation {html.escape(report['model_version'])}</title><style>{STYLE}</style>"
+            "</head><body>" + "\n".join(parts) + "</body></html>\n")
+
+
+def figures(report: dict) -> dict[str, bytes]:
+    topics = report["topics"]
+    cv = report["cv"]
+    out = {"pr_curves.png": plots.pr_curves(cv["curves"], "Precision-recall (grouped CV)"),
+           "f1_by_topic.png": plots.f1_bars(cv["all"], topics, "F1 per topic, grouped CV"),
+           "cooccurrence.png": plots.cooccurrence(cv["cooccurrence"], topics,
+                                                  "True vs predicted topics (CV)")}
+    if report.get("test"):
+        out["f1_test.png"] = plots.f1_bars(report["test"], topics, "F1 per topic, test file")
+    return out
+
+
+def write_report(report: dict, out_dir: str | Path) -> list[Path]:
+    """Write report.html (self-contained), report.md, metrics.json and the PNG figures."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pngs = figures(report)
+    written = []
+    for name, png in pngs.items():
+        (out_dir / name).write_bytes(png)
+        written.append(out_dir / name)
+    files = {"report.html": render_html(report, pngs), "report.md": render_markdown(report),
+             "metrics.json": json.dumps(report, indent=2, sort_keys=True)}
+    for name, text in files.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    return written
