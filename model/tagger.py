@@ -6,6 +6,7 @@ thresholds and evidence are computed in exactly one place.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,9 +17,11 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .errors import InputError
 from .features import normalize_text
+from .scoring import CompiledScorer
 from .segment import split_sentences
 
 EVIDENCE_TERMS = 5
+EVIDENCE_FEATURES = 20  # strongest features per topic that evidence is drawn from
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
 
 
@@ -38,48 +41,24 @@ class _FeatureIndex:
     """Maps the pipeline's feature columns back to the words of a sentence."""
 
     def __init__(self, features):
-        self.blocks = []  # (offset, vocabulary size, analyzer kind, names, ngram range)
+        self.offsets, self.blocks = [], []  # block: (analyzer kind, feature names)
         offset = 0
         for _, vectorizer in features.transformer_list:
             names = vectorizer.get_feature_names_out()
-            self.blocks.append((offset, len(names), vectorizer.analyzer, names,
-                                vectorizer.ngram_range))
+            self.offsets.append(offset)
+            self.blocks.append((vectorizer.analyzer, names))
             offset += len(names)
 
-    def word_shares(self, text: str, columns: np.ndarray) -> list[dict[str, float]]:
-        """For each column, the words it came from and each word's share (summing to 1)."""
-        normalized = normalize_text(text)
-        shares: list[dict[str, float]] = []
-        char_owner = None
-        for col in columns:
-            for offset, size, kind, names, ngrams in self.blocks:
-                if offset <= col < offset + size:
-                    name = names[col - offset]
-                    if kind == "char_wb":
-                        if char_owner is None:
-                            char_owner = _char_owners(normalized, ngrams)
-                        words = char_owner.get(name, ())
-                    else:
-                        words = name.split(" ")
-                    break
-            else:
-                words = ()
-            words = [w for w in words if w] or ["?"]
-            shares.append({w: 1.0 / len(words) for w in words})
-        return shares
-
-
-def _char_owners(normalized: str, ngram_range: tuple[int, int]) -> dict[str, tuple[str, ...]]:
-    """Each padded character n-gram of the text and the words containing it (as char_wb cuts)."""
-    owners: dict[str, set[str]] = defaultdict(set)
-    low, high = ngram_range
-    for chunk in normalized.split():
-        word = _EDGE_PUNCT.sub("", chunk)
-        padded = f" {chunk} "
-        for n in range(low, high + 1):
-            for i in range(len(padded) - n + 1):
-                owners[padded[i:i + n]].add(word)
-    return {k: tuple(sorted(v)) for k, v in owners.items()}
+    def owners(self, column: int, padded: list[str], words: list[str]) -> list[str]:
+        """The sentence's words that produced this feature column."""
+        k = bisect.bisect_right(self.offsets, column) - 1
+        kind, names = self.blocks[k]
+        name = names[column - self.offsets[k]]
+        if kind == "char_wb":  # char_wb pads each whitespace-separated word with spaces
+            found = {w for p, w in zip(padded, words) if name in p}
+        else:
+            found = set(name.split(" "))
+        return sorted(w for w in found if w)
 
 
 def _is_term(word: str) -> bool:
@@ -98,10 +77,8 @@ class Tagger:
         clf = pipeline.named_steps["clf"]
         self.topics: list[str] = list(clf.topics_)
         self.thresholds = np.asarray(clf.thresholds_, dtype=float)
-        self._features = pipeline.named_steps["features"]
-        self._coef = np.asarray(clf.coef_)
-        self._intercept = np.asarray(clf.intercept_)
-        self._index = _FeatureIndex(self._features)
+        self._scorer = CompiledScorer(pipeline)
+        self._index = _FeatureIndex(pipeline.named_steps["features"])
         self.evidence_terms = evidence_terms
 
     @classmethod
@@ -110,48 +87,52 @@ class Tagger:
         return cls(pipeline, manifest)
 
     def scores(self, texts: Sequence[str]):
-        """(feature matrix, rows x topics probabilities) for a list of strings."""
+        """(per-text (columns, values) features, rows x topics probabilities)."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is {type(text).__name__}, not a string",
                                  field=f"texts[{i}]")
-        if not texts:
-            return None, np.zeros((0, len(self.topics)))
-        X = self._features.transform(list(texts))
-        z = np.asarray(X @ self._coef.T) + self._intercept
-        return X, 1.0 / (1.0 + np.exp(-np.clip(z, -35.0, 35.0)))
+        rows = [self._scorer.features(text) for text in texts]
+        probs = np.zeros((len(rows), len(self.topics)))
+        for i, (columns, values) in enumerate(rows):
+            probs[i] = self._scorer.probabilities(columns, values)
+        return rows, probs
 
     def predict(self, texts: Sequence[str], *, evidence: bool = True) -> list[Prediction]:
         """One Prediction per text, in order."""
-        X, probs = self.scores(texts)
+        rows, probs = self.scores(texts)
         out = []
         for i, text in enumerate(texts):
-            found = [j for j in range(len(self.topics)) if probs[i, j] >= self.thresholds[j]]
+            found = np.flatnonzero(probs[i] >= self.thresholds).tolist()
             pred = Prediction([self.topics[j] for j in found],
-                              {t: round(float(probs[i, j]), 4)
-                               for j, t in enumerate(self.topics)})
+                              dict(zip(self.topics, np.round(probs[i], 4).tolist())))
             if evidence and found:
-                pred.evidence = self._evidence(text, X[i], found)
+                pred.evidence = self._evidence(text, rows[i], found)
             out.append(pred)
         return out
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
         """The words that pushed the given topics' scores up, found or not."""
-        X, _ = self.scores([text])
-        return self._evidence(text, X[0], [self.topics.index(t) for t in topics])
+        rows, _ = self.scores([text])
+        return self._evidence(text, rows[0], [self.topics.index(t) for t in topics])
 
     def _evidence(self, text: str, row, topic_indices: list[int]) -> dict[str, list[str]]:
-        """The words whose features pushed each found topic's score up the most."""
-        columns, values = row.indices, row.data
-        shares = self._index.word_shares(text, columns)
+        """Per topic, the words owning the features that raised its score the most."""
+        columns, values = row
+        chunks = normalize_text(text).split()
+        padded = [f" {c} " for c in chunks]
+        words = [_EDGE_PUNCT.sub("", c) for c in chunks]
         result = {}
         for j in topic_indices:
-            contribution = values * self._coef[j, columns]
+            contribution = values * self._scorer.coef_t[columns, j]
             per_word: dict[str, float] = defaultdict(float)
-            for c, share in zip(contribution, shares):
-                for word, part in share.items():
-                    per_word[word] += c * part
-            ranked = sorted(((w, v) for w, v in per_word.items() if v > 0 and _is_term(w)),
+            for k in np.argsort(-contribution, kind="stable")[:EVIDENCE_FEATURES]:
+                if contribution[k] <= 0:
+                    break
+                owners = self._index.owners(int(columns[k]), padded, words)
+                for word in owners:
+                    per_word[word] += float(contribution[k]) / len(owners)
+            ranked = sorted(((w, v) for w, v in per_word.items() if _is_term(w)),
                             key=lambda item: (-item[1], item[0]))
             result[self.topics[j]] = [w for w, _ in ranked[:self.evidence_terms]]
         return result

@@ -75,3 +75,12 @@ def test_article_tagging_spans_and_aggregation(tagger, labels):
                                                                   for u in units)
     assert result["article"]["topics"] == [t for t in tagger.topics
                                            if result["article"]["sentence_counts"][t]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=300), min_size=1, max_size=5))
+def test_fast_scorer_equals_the_pipeline(tagger, texts):
+    import numpy as np
+
+    _, fast = tagger.scores(texts)
+    np.testing.assert_allclose(fast, tagger.pipeline.predict_proba(texts), atol=1e-6)
