@@ -1,0 +1,254 @@
+"""sectag benchmarks: in-process limit, HTTP service under wrk, training scale, memory.
+
+Prints a Markdown table with PASS/FAIL per target and writes bench/results.json and
+bench/results.md. Run with `make bench` (it installs wrk when it can).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from model.labels import load_labels  # noqa: E402
+from model.registry import Registry  # noqa: E402
+from model.segment import split_sentences  # noqa: E402
+from model.tagger import Tagger  # noqa: E402
+
+WRK_SCRIPT = ROOT / "bench" / "post.lua"
+
+
+def in_process(tagger: Tagger, sentences: list[str]) -> dict:
+    """Best of several runs: batch-256 sentences/s and one-sentence microseconds per call."""
+    batch = (sentences * (256 // len(sentences) + 1))[:256]
+    tagger.predict(batch)
+    best_batch = 0.0
+    for _ in range(5):
+        started = time.perf_counter()
+        tagger.predict(batch)
+        best_batch = max(best_batch, 256 / (time.perf_counter() - started))
+    one = sentences[:200]
+    for text in one:
+        tagger.predict([text])
+    started = time.perf_counter()
+    rounds = 5
+    for _ in range(rounds):
+        for text in one:
+            tagger.predict([text])
+    per_call = (time.perf_counter() - started) / (rounds * len(one)) * 1e6
+    return {"batch256_sentences_per_s": round(best_batch, 1),
+            "one_sentence_us": round(per_call, 1)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("service did not become ready")
+
+
+def _worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
+
+
+def wrk(port: int, path: str, body: dict, connections: int, seconds: int) -> dict:
+    """One wrk run from a separate process; latency percentiles in milliseconds."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(body, handle)
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT),
+           f"http://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         env={**os.environ, "BODY_FILE": handle.name}).stdout
+    os.unlink(handle.name)
+    stats = json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
+    errors = sum(v for k, v in stats.items() if k.startswith("errors_"))
+    return {"connections": connections, "requests_per_s":
+            round(stats["requests"] / (stats["duration_us"] / 1e6), 1),
+            "p50_ms": stats["p50_us"] / 1000, "p95_ms": stats["p95_us"] / 1000,
+            "p99_ms": stats["p99_us"] / 1000, "errors": errors}
+
+
+def service(registry: Path, sentences: list[str], article: str, workers: int,
+            seconds: int) -> dict:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "sectag"), "serve", "--registry",
+                               str(registry), "--port", str(port), "--workers", str(workers)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        _wait_ready(port)
+        batch = (sentences * (256 // len(sentences) + 1))[:256]
+        results = {"workers": workers, "predict_1": [], "predict_256": []}
+        for connections in (1, 8, 32):
+            results["predict_1"].append(wrk(port, "/v1/predict", {"text": sentences[0]},
+                                            connections, seconds))
+            run = wrk(port, "/v1/predict", {"texts": batch}, connections, seconds)
+            run["sentences_per_s"] = round(run["requests_per_s"] * 256, 1)
+            results["predict_256"].append(run)
+        results["tag_article_30"] = wrk(port, "/v1/tag-article", {"text": article}, 8, seconds)
+        results["worker_rss_mb"] = [round(_rss_mb(p), 1) for p in _worker_pids(server.pid)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    return results
+
+
+def training_scale(labels_dir: Path, factors: list[int]) -> list[dict]:
+    """Train on the corpus resampled to each factor, in a child process; time and peak RSS."""
+    out = []
+    for factor in factors:
+        code = ("import sys, time, resource; sys.path.insert(0, %r)\n"
+                "from model.labels import load_labels\nfrom model.train import train\n"
+                "import dataclasses\n"
+                "labels = load_labels(%r)\n"
+                "rows = [dataclasses.replace(r, id=f'{r.id}~{k}') for k in range(%d) "
+                "for r in labels.rows]\n"
+                "labels = dataclasses.replace(labels, rows=rows)\n"
+                "t = time.perf_counter(); train(labels); s = time.perf_counter() - t\n"
+                "print(s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+                % (str(ROOT), str(labels_dir), factor))
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                cwd=ROOT)
+        if result.returncode:
+            out.append({"factor": factor, "error": result.stderr.strip().splitlines()[-1]})
+            continue
+        seconds, peak_kb = result.stdout.split()
+        out.append({"factor": factor, "seconds": round(float(seconds), 2),
+                    "peak_memory_mb": round(int(peak_kb) / 1024, 1)})
+    return out
+
+
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    ip = results["in_process"]
+    svc = results["service"]
+    c8 = next(r for r in svc["predict_1"] if r["connections"] == 8)
+    best256 = max(r["sentences_per_s"] for r in svc["predict_256"])
+    ratio = best256 / ip["batch256_sentences_per_s"]
+    results["ratio_http_to_in_process_batch256"] = round(ratio, 3)
+    scale = {r["factor"]: r for r in results["training"]}
+    rows = [
+        ("HTTP batch-256 throughput >= 60% of in-process",
+         f"{best256:.0f} / {ip['batch256_sentences_per_s']:.0f} sentences/s = {ratio:.0%}",
+         ratio >= 0.6),
+        ("one-sentence /v1/predict p50 <= 3 ms at concurrency 8", f"{c8['p50_ms']:.2f} ms",
+         c8["p50_ms"] <= 3),
+        ("one-sentence /v1/predict p99 <= 20 ms at concurrency 8", f"{c8['p99_ms']:.2f} ms",
+         c8["p99_ms"] <= 20),
+        ("in-process one-sentence call <= 1 ms", f"{ip['one_sentence_us']:.0f} us",
+         ip["one_sentence_us"] <= 1000),
+    ]
+    if 1 in scale and "seconds" in scale[1]:
+        rows.append(("training on the labelled corpus <= 10 s", f"{scale[1]['seconds']:.1f} s",
+                     scale[1]["seconds"] <= 10))
+    if 100 in scale:
+        r = scale[100]
+        ok = "seconds" in r and r["seconds"] <= 300 and r["peak_memory_mb"] <= 4096
+        rows.append(("training on 100x <= 5 min and <= 4 GiB",
+                     f"{r.get('seconds', '?')} s, {r.get('peak_memory_mb', '?')} MB", ok))
+    rows.append(("artifact <= 20 MB", f"{results['artifact_mb']:.2f} MB",
+                 results["artifact_mb"] <= 20))
+    rss = max(svc["worker_rss_mb"]) if svc["worker_rss_mb"] else float("nan")
+    rows.append(("worker resident memory <= 250 MB", f"{rss:.0f} MB", rss <= 250))
+    return rows
+
+
+def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
+    lines = ["| target | measured | result |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'PASS' if ok else 'FAIL'} |" for name, value, ok in rows]
+    lines += ["", "| load | connections | requests/s | sentences/s | p50 ms | p95 ms | p99 ms "
+              "| errors |", "|---|---|---|---|---|---|---|---|"]
+    svc = results["service"]
+    for name in ("predict_1", "predict_256"):
+        for r in svc[name]:
+            lines.append(f"| {name} | {r['connections']} | {r['requests_per_s']} | "
+                         f"{r.get('sentences_per_s', r['requests_per_s'])} | {r['p50_ms']} | "
+                         f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
+    r = svc["tag_article_30"]
+    lines.append(f"| tag_article_30 | 8 | {r['requests_per_s']} | - | {r['p50_ms']} | "
+                 f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
+    lines += ["", "| training corpus | seconds | peak MB |", "|---|---|---|"]
+    for t in results["training"]:
+        lines.append(f"| {t['factor']}x | {t.get('seconds', t.get('error'))} | "
+                     f"{t.get('peak_memory_mb', '-')} |")
+    ip = results["in_process"]
+    lines += ["", f"In-process: {ip['batch256_sentences_per_s']} sentences/s (batch 256), "
+              f"{ip['one_sentence_us']} us per one-sentence call. Service/in-process batch-256 "
+              f"ratio: {results['ratio_http_to_in_process_batch256']:.2f}. Workers: "
+              f"{svc['workers']}, worker RSS MB: {svc['worker_rss_mb']}. "
+              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--registry", type=Path, default=ROOT / "registry")
+    parser.add_argument("--labels", type=Path, default=ROOT / "labels")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", default="1,10,100", help="training corpus factors")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is not installed (Debian package 'wrk'); `make bench` installs it",
+              file=sys.stderr)
+        return 2
+    registry = Registry(args.registry)
+    tagger = Tagger.from_registry(registry)
+    labels = load_labels(args.labels)
+    sentences = [r.text for r in labels.rows]
+    article = " ".join(sentences[:30])
+    assert len(split_sentences(article)) >= 25
+    results = {"model_version": tagger.version}
+    print("in-process ...", file=sys.stderr)
+    results["in_process"] = in_process(tagger, sentences)
+    print("service under wrk ...", file=sys.stderr)
+    results["service"] = service(registry.root, sentences, article, args.workers, args.seconds)
+    print("training scale ...", file=sys.stderr)
+    results["training"] = training_scale(args.labels,
+                                         [int(f) for f in args.scale.split(",") if f])
+    artifact = registry.version_dir(tagger.version) / "model.joblib"
+    results["artifact_mb"] = round(artifact.stat().st_size / 1e6, 3)
+    rows = targets(results)
+    results["targets"] = [{"target": n, "measured": v, "pass": ok} for n, v, ok in rows]
+    table = markdown(results, rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    (args.out / "results.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
