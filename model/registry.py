@@ -172,6 +172,14 @@ class Registry:
 
     def add(self, pipeline, manifest: dict, *, promote: bool = False) -> str:
         """Write a new version (never overwriting one) and optionally make it current."""
+        try:
+            return self._add(pipeline, manifest, promote)
+        except OSError as exc:
+            raise RegistryError(f"cannot write a new version into {self.root}: "
+                                f"{exc.strerror or exc}; nothing was added and the current "
+                                f"version ({self.current() or 'none'}) is unchanged") from exc
+
+    def _add(self, pipeline, manifest: dict, promote: bool) -> str:
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         self._clean_stale_staging()
@@ -211,8 +219,12 @@ class Registry:
         """Make a version current (after checking it loads)."""
         version = normalize_version(version)
         self.load(version)
-        with self._locked():
-            self._set_current(version)
+        try:
+            with self._locked():
+                self._set_current(version)
+        except OSError as exc:
+            raise RegistryError(f"cannot switch the current version in {self.root}: "
+                                f"{exc.strerror or exc}; it is unchanged") from exc
         return version
 
     def rollback(self) -> str:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Request
 
 from .errors import ApiError
+
+# A non-blank character, by the same class as the OpenAPI schema's pattern (ECMA-262 \\s).
+NON_BLANK = re.compile("[^\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                       "\u205f\u3000\ufeff]")
 
 
 def json_body(request: Request) -> dict:
@@ -48,7 +53,7 @@ def _text(value, field: str, limit: int) -> str:
     if not isinstance(value, str):
         raise ApiError(400, "invalid_type", f"{field} must be a string, not "
                        f"{_json_type(value)}", field=field)
-    if not value.strip():
+    if not NON_BLANK.search(value):
         raise ApiError(400, "empty_text", f"{field} is empty or only whitespace", field=field)
     if len(value) > limit:
         raise ApiError(413, "text_too_long", f"{field} has {len(value)} characters; the "
@@ -84,6 +89,6 @@ def article(body: dict, *, max_chars: int) -> tuple[str, str | None]:
                        field="text")
     text = _text(body["text"], "text", max_chars)
     title = body.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
+    if title is None or (isinstance(title, str) and not NON_BLANK.search(title)):
         return text, None
     return text, _text(title, "title", max_chars)

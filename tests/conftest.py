@@ -88,3 +88,90 @@ def full_registry(tmp_path_factory, labels) -> Registry:
 @pytest.fixture(scope="session")
 def tagger(full_registry) -> Tagger:
     return Tagger.from_registry(full_registry)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_json(port: int, path: str, body: dict, timeout: float = 30) -> tuple[int, dict]:
+    """POST JSON to a local server; (status, body), 4xx/5xx included."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+class LiveServer:
+    """`sectag serve` (gunicorn) in a child process, on a free port."""
+
+    def __init__(self, registry_root, workers: int = 2):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        self.log = tempfile.NamedTemporaryFile(prefix="sectag-serve-", suffix=".log")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--registry", str(registry_root),
+             "--port", str(self.port), "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def log_text(self) -> str:
+        with open(self.log.name, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def wait_ready(self, seconds: float = 60, path: str = "/healthz") -> "LiveServer":
+        import time
+        import urllib.request
+
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            assert self.proc.poll() is None, self.log_text()[-2000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("server did not answer in time")
+
+    def workers(self) -> list[int]:
+        import subprocess
+
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                             text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+        self.log.close()
+
+
+@pytest.fixture
+def live_server_factory():
+    servers = []
+
+    def start(registry_root, workers: int = 2) -> LiveServer:
+        server = LiveServer(registry_root, workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

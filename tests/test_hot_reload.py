@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, post_json
 from model.registry import ARTIFACT, Registry
 from model.tagger import Tagger
 from service import create_app
@@ -63,56 +59,24 @@ def test_bad_version_is_refused_and_old_one_keeps_serving(two_versions, caplog):
     assert "model_refused" in caplog.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _post(port: int, texts: list[str]) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict",
-                                     data=json.dumps({"texts": texts}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _wait_ready(port: int, proc, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        assert proc.poll() is None, "server exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise AssertionError("server did not become ready")
-
-
-def test_promote_under_concurrent_traffic(two_versions):
+def test_promote_under_concurrent_traffic(two_versions, live_server_factory):
     """Real gunicorn, 2 workers, 4 client threads: zero errors, no mixed responses."""
     expected = {v: [p.to_dict() for p in Tagger.from_registry(two_versions, v)
                     .predict(SENTENCES)] for v in ("v1", "v2")}
     assert expected["v1"] != expected["v2"]
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--registry",
-                               str(two_versions.root), "--port", str(port), "--workers", "2"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = live_server_factory(two_versions.root).wait_ready(path="/readyz")
     results, errors, stop = [], [], threading.Event()
 
     def hammer():
         while not stop.is_set():
             try:
-                body = _post(port, SENTENCES)
+                status, body = post_json(server.port, "/v1/predict", {"texts": SENTENCES})
+                assert status == 200, body
                 results.append((time.time(), body["model_version"], body["predictions"]))
             except Exception as exc:  # every failure is a test failure, counted below
                 errors.append(repr(exc))
 
     try:
-        _wait_ready(port, server)
         threads = [threading.Thread(target=hammer) for _ in range(4)]
         for t in threads:
             t.start()
@@ -127,8 +91,7 @@ def test_promote_under_concurrent_traffic(two_versions):
         for t in threads:
             t.join()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop.set()
     assert errors == []
     assert len(results) > 20
     for _, version, predictions in results:

@@ -101,7 +101,7 @@ def test_failure_while_writing_leaves_no_version(registry, tiny_trained, monkeyp
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(joblib, "dump", broken_dump)
-    with pytest.raises(OSError):
+    with pytest.raises(RegistryError, match="No space left on device.*current version \\(v1\\)"):
         add(registry, tiny_trained, promote=True)
     assert registry.versions() == [v1] and registry.current() == v1
     assert list(registry.staging_dir.iterdir()) == []
