@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REGISTRY ?= registry
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test model browser bench soak clean
+.PHONY: install serve test model browser wrk bench soak clean
 
 # The virtual environment is rebuilt only when the package definition changes.
 $(STAMP): pyproject.toml
@@ -32,6 +32,17 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# wrk is the load generator of the benchmarks (Debian package), installed where we can.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: model wrk
+	$(BIN)/python bench/run.py --registry $(REGISTRY)
+
+soak: model wrk
+	$(BIN)/python bench/soak.py --registry $(REGISTRY)
 
 clean:
 	rm -rf $(VENV) $(REGISTRY) reports .pytest_cache .hypothesis
