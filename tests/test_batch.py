@@ -188,7 +188,7 @@ def test_existing_output_needs_force(tmp_path, tagger, texts):
 
 
 def _peak_bytes(tmp_path, tagger, texts, n):
-    job = job_for(tmp_path, f"mem{n}", chunk_size=200)
+    job = job_for(tmp_path, f"mem{n}", chunk_size=100)
     make_jsonl(job.input, texts, n, seed=3)
     tracemalloc.start()
     run_local(job, tagger, quiet=True)
@@ -198,8 +198,8 @@ def _peak_bytes(tmp_path, tagger, texts, n):
 
 
 def test_memory_is_bounded_by_the_chunk_not_the_input(tmp_path, tagger, texts):
-    small = _peak_bytes(tmp_path, tagger, texts, 1_000)
-    large = _peak_bytes(tmp_path, tagger, texts, 20_000)
+    small = _peak_bytes(tmp_path, tagger, texts, 600)
+    large = _peak_bytes(tmp_path, tagger, texts, 6_000)
     assert large < small * 1.5, (small, large)
 
 
