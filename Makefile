@@ -33,10 +33,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-# wrk is the load generator of the benchmarks (Debian package), installed where we can.
+# wrk (load generator) and GNU time (peak memory) come from Debian packages.
 wrk:
-	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@{ command -v wrk && test -x /usr/bin/time; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		command -v apt-get >/dev/null && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk time >/dev/null; }
 
 bench: model wrk
 	$(BIN)/python bench/run.py --registry $(REGISTRY)

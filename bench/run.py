@@ -150,6 +150,38 @@ def training_scale(labels_dir: Path, factors: list[int]) -> list[dict]:
     return out
 
 
+def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int) -> dict:
+    """`sectag batch` on a generated file of `rows` sentences: local engine, then Dask."""
+    work = Path(tempfile.mkdtemp(prefix="sectag-batch-bench-"))
+    source = work / "input.jsonl"
+    with open(source, "w", encoding="utf-8") as handle:
+        for i in range(rows):
+            handle.write(json.dumps({"id": i, "text": sentences[i % len(sentences)]}) + "\n")
+    out = {"rows": rows}
+    sectag = str(ROOT / ".venv" / "bin" / "sectag")
+    for engine in ("local", "dask"):
+        cmd = ["/usr/bin/time", "-f", "%M", sectag, "batch", str(source),
+               str(work / f"out-{engine}.jsonl"), "--registry", str(registry), "--quiet",
+               "--engine", engine]
+        if engine == "dask":
+            cmd += ["--workers", str(workers)]
+        started = time.perf_counter()
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        seconds = time.perf_counter() - started
+        if result.returncode:
+            out[engine] = {"error": result.stderr.strip().splitlines()[-1]}
+            continue
+        peak_kb = int(result.stderr.strip().splitlines()[-1])
+        out[engine] = {"seconds": round(seconds, 1), "rows_per_s": round(rows / seconds),
+                       "peak_memory_mb_client": round(peak_kb / 1024, 1)}
+    if "seconds" in out.get("local", {}) and "seconds" in out.get("dask", {}):
+        out["dask_to_local_throughput"] = round(out["local"]["seconds"] / out["dask"]["seconds"], 2)
+        same = (work / "out-local.jsonl").read_bytes() == (work / "out-dask.jsonl").read_bytes()
+        out["identical_output"] = same
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def targets(results: dict) -> list[tuple[str, str, bool]]:
     ip = results["in_process"]
     svc = results["service"]
@@ -202,6 +234,16 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     for t in results["training"]:
         lines.append(f"| {t['factor']}x | {t.get('seconds', t.get('error'))} | "
                      f"{t.get('peak_memory_mb', '-')} |")
+    batch = results.get("batch")
+    if batch:
+        lines += ["", "| batch engine | rows | seconds | rows/s | client peak MB |",
+                  "|---|---|---|---|---|"]
+        for engine in ("local", "dask"):
+            r = batch.get(engine, {})
+            lines.append(f"| {engine} | {batch['rows']} | {r.get('seconds', r.get('error'))} | "
+                         f"{r.get('rows_per_s', '-')} | {r.get('peak_memory_mb_client', '-')} |")
+        lines.append(f"\nDask/local throughput ratio: {batch.get('dask_to_local_throughput')}; "
+                     f"identical output: {batch.get('identical_output')}.")
     ip = results["in_process"]
     lines += ["", f"In-process: {ip['batch256_sentences_per_s']} sentences/s (batch 256), "
               f"{ip['one_sentence_us']} us per one-sentence call. Service/in-process batch-256 "
@@ -219,6 +261,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", default="1,10,100", help="training corpus factors")
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    parser.add_argument("--batch-rows", type=int, default=1_000_000,
+                        help="rows for the batch engine benchmark (0 to skip)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package 'wrk'); `make bench` installs it",
@@ -238,6 +282,9 @@ def main(argv=None) -> int:
     print("training scale ...", file=sys.stderr)
     results["training"] = training_scale(args.labels,
                                          [int(f) for f in args.scale.split(",") if f])
+    if args.batch_rows:
+        print(f"batch engines on {args.batch_rows} rows ...", file=sys.stderr)
+        results["batch"] = batch_engines(registry.root, sentences, args.batch_rows, args.workers)
     artifact = registry.version_dir(tagger.version) / "model.joblib"
     results["artifact_mb"] = round(artifact.stat().st_size / 1e6, 3)
     rows = targets(results)
