@@ -159,3 +159,11 @@ def test_training_refuses_invalid_labels(label_dir, tmp_path, capsys):
     assert code == 1
     assert "k.csv:3: column 'id': duplicate id" in capsys.readouterr().err
     assert not (tmp_path / "reg" / "versions").exists()
+
+
+def test_holdout_is_valid_and_never_trained_on(labels, topic_names):
+    holdout = read_labelled_file(LABELS / "holdout" / "holdout.csv", topic_names)
+    assert holdout
+    trained = {" ".join(t.lower().split()) for t in labels.texts}
+    assert not {" ".join(r.text.lower().split()) for r in holdout} & trained
+    assert not {r.id for r in holdout} & {r.id for r in labels.rows}
