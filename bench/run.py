@@ -173,7 +173,7 @@ def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int)
             continue
         peak_kb = int(result.stderr.strip().splitlines()[-1])
         out[engine] = {"seconds": round(seconds, 1), "rows_per_s": round(rows / seconds),
-                       "peak_memory_mb_client": round(peak_kb / 1024, 1)}
+                       "peak_memory_mb": round(peak_kb / 1024, 1)}
     if "seconds" in out.get("local", {}) and "seconds" in out.get("dask", {}):
         out["dask_to_local_throughput"] = round(out["local"]["seconds"] / out["dask"]["seconds"], 2)
         same = (work / "out-local.jsonl").read_bytes() == (work / "out-dask.jsonl").read_bytes()
@@ -236,12 +236,12 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
                      f"{t.get('peak_memory_mb', '-')} |")
     batch = results.get("batch")
     if batch:
-        lines += ["", "| batch engine | rows | seconds | rows/s | client peak MB |",
+        lines += ["", "| batch engine | rows | seconds | rows/s | peak MB (largest process) |",
                   "|---|---|---|---|---|"]
         for engine in ("local", "dask"):
             r = batch.get(engine, {})
             lines.append(f"| {engine} | {batch['rows']} | {r.get('seconds', r.get('error'))} | "
-                         f"{r.get('rows_per_s', '-')} | {r.get('peak_memory_mb_client', '-')} |")
+                         f"{r.get('rows_per_s', '-')} | {r.get('peak_memory_mb', '-')} |")
         lines.append(f"\nDask/local throughput ratio: {batch.get('dask_to_local_throughput')}; "
                      f"identical output: {batch.get('identical_output')}.")
     ip = results["in_process"]

@@ -23,7 +23,7 @@ from .batch import (BatchJob, completed_parts, finalize, prepare, summarize, tag
 from .registry import Registry
 from .tagger import Tagger
 
-DEFAULT_BLOCKSIZE = 32 * 1024 * 1024
+DEFAULT_BLOCKSIZE = 8 * 1024 * 1024  # bounds each task's memory (text, items, results)
 
 
 @dataclass(frozen=True)
