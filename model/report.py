@@ -47,6 +47,14 @@ def _sections(report: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def _error_sections(report: dict) -> list[tuple[str, dict]]:
+    """(where, errors per topic): the cross-validation's, then the test file's if any."""
+    out = [("cross-validation", report["cv"]["errors"])]
+    if report.get("test"):
+        out.append((f"test file {report['test']['file']}", report["test"]["errors"]))
+    return out
+
+
 def _error_rows(errors: dict, limit: int) -> list[tuple[str, str, list]]:
     out = []
     for topic, kinds in errors.items():
@@ -80,13 +88,14 @@ def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
     comparison = report.get("comparison")
     if comparison:
         parts += _md_comparison(comparison)
-    parts += [f"## Errors (cross-validation, worst {errors_per_topic} per list)", ""]
-    for topic, kind, entries in _error_rows(report["cv"]["errors"], errors_per_topic):
-        parts += [f"### {topic}: {kind}", ""]
-        parts += [_md_table(["score", "sentence", "terms", "true topics"],
-                            [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
-                              ", ".join(e["true_topics"]) or "none"] for e in entries])
-                  if entries else "none", ""]
+    for where, errors in _error_sections(report):
+        parts += [f"## Errors ({where}, worst {errors_per_topic} per list)", ""]
+        for topic, kind, entries in _error_rows(errors, errors_per_topic):
+            parts += [f"### {topic}: {kind}", ""]
+            parts += [_md_table(["score", "sentence", "terms", "true topics"],
+                                [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
+                                  ", ".join(e["true_topics"]) or "none"] for e in entries])
+                      if entries else "none", ""]
     return "\n".join(parts) + "\n"
 
 
@@ -150,13 +159,14 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
                                 [[c["id"], c["text"], ", ".join(c["old"]) or "none",
                                   ", ".join(c["new"]) or "none", ", ".join(c["true"]) or "none"]
                                  for c in comparison["changed"]])]
-    parts.append("<h2>Errors (cross-validation, worst first)</h2>")
-    for topic, kind, entries in _error_rows(report["cv"]["errors"], 25):
-        table = _html_table(["score", "sentence", "terms", "true topics"],
-                            [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
-                              ", ".join(e["true_topics"]) or "none"] for e in entries])
-        parts.append(f"<details><summary>{html.escape(topic)}: {kind} ({len(entries)} "
-                       f"shown)</summary>{table}</details>")
+    for where, errors in _error_sections(report):
+        parts.append(f"<h2>Errors ({html.escape(where)}, worst first)</h2>")
+        for topic, kind, entries in _error_rows(errors, 25):
+            table = _html_table(["score", "sentence", "terms", "true topics"],
+                                [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
+                                  ", ".join(e["true_topics"]) or "none"] for e in entries])
+            parts.append(f"<details><summary>{html.escape(topic)}: {kind} ({len(entries)} "
+                         f"shown)</summary>{table}</details>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>sectag "
             f"evaluation {html.escape(report['model_version'])}</title><style>{STYLE}</style>"
             "</head><body>" + "\n".join(parts) + "</body></html>\n")

@@ -133,6 +133,13 @@ def test_external_test_file(eval_registry, tiny_labels, tmp_path):
     result = evaluate(tiny_labels, eval_registry, test_file=str(path))
     assert result["test"]["rows"] == 30
     assert result["test"]["model"]["per_topic"].keys() == set(tiny_labels.topic_names)
+    write_report(result, tmp_path / "report")
+    markdown = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert f"Errors (test file {path}" in markdown and "Errors (test file" in page
+    missed = [e["text"] for kinds in result["test"]["errors"].values()
+              for e in kinds["false_negatives"] + kinds["false_positives"]]
+    assert all(text in markdown for text in missed[:5])
 
 
 def test_bad_test_file_gets_row_and_column_errors(eval_registry, tiny_labels, tmp_path):
