@@ -161,8 +161,9 @@ def test_training_refuses_invalid_labels(label_dir, tmp_path, capsys):
     assert not (tmp_path / "reg" / "versions").exists()
 
 
-def test_holdout_is_valid_and_never_trained_on(labels, topic_names):
-    holdout = read_labelled_file(LABELS / "holdout" / "holdout.csv", topic_names)
+@pytest.mark.parametrize("name", ["holdout.csv", "news-dev.csv"])
+def test_holdout_is_valid_and_never_trained_on(labels, topic_names, name):
+    holdout = read_labelled_file(LABELS / "holdout" / name, topic_names)
     assert holdout
     trained = {" ".join(t.lower().split()) for t in labels.texts}
     assert not {" ".join(r.text.lower().split()) for r in holdout} & trained
