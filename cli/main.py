@@ -153,9 +153,15 @@ def cmd_predict(args) -> int:
 
 
 def _progress(label: str):
+    """One line redrawn in place on a terminal; a line per step in a log file."""
+    redraw = sys.stderr.isatty()
+
     def report(done: int, total: int) -> None:
-        print(f"\r{label} {done}/{total}", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
+        if redraw:
+            print(f"\r{label} {done}/{total}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+        else:
+            print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
     return report
 
 
