@@ -14,7 +14,7 @@ DEFAULT_PARAMS: dict = {
     "features__words__min_df": 1,
     "features__chars__ngram_range": (3, 5),
     "features__chars__min_df": 2,
-    "clf__C": 4.0,
+    "clf__C": 20.0,
 }
 
 
