@@ -124,6 +124,7 @@ class LiveServer:
         import tempfile
 
         self.port = free_port()
+        self.expected_workers = workers
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         self.log = tempfile.NamedTemporaryFile(prefix="sectag-serve-", suffix=".log")
         self.proc = subprocess.Popen(
@@ -144,10 +145,15 @@ class LiveServer:
             assert self.proc.poll() is None, self.log_text()[-2000:]
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.2)
-        raise AssertionError("server did not answer in time")
+                continue
+            # One worker answers before the master has forked the others: wait for all.
+            if len(self.workers()) == self.expected_workers:
+                return self
+            time.sleep(0.2)
+        raise AssertionError("server did not answer in time with all its workers")
 
     def workers(self) -> list[int]:
         import subprocess
