@@ -64,7 +64,7 @@ def cmd_train(args) -> int:
     labels = _load_labels(args)
 
     trained = train(labels, params=pipeline_params(_parse_params(args.param)), seed=args.seed,
-                    progress=_progress("cross-validation fold"))
+                    progress=_progress("cross-validation fold"), n_jobs=args.jobs)
     registry = Registry(args.registry)
     version = registry.add(trained.pipeline, trained.manifest, promote=args.promote)
     cv = trained.manifest["cv"]
@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promote", action="store_true", help="make the new version current")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="pipeline parameter, e.g. clf__C=2.0 (repeatable)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="processes fitting the folds and the final model (default: one "
+                        "per core; the result is the same for any value)")
     p.set_defaults(func=cmd_train)
 
     models = sub.add_parser("models", help="list and switch model versions")

@@ -19,9 +19,11 @@ class MultiLabelLinear(ClassifierMixin, BaseEstimator):
     """Per-topic logistic regressions (balanced classes) stacked into one weight matrix."""
 
     def __init__(self, C: float = 4.0, class_weight: str | None = "balanced",
-                 random_state: int = 0):
+                 solver: str = "liblinear", max_iter: int = 1000, random_state: int = 0):
         self.C = C
         self.class_weight = class_weight
+        self.solver = solver
+        self.max_iter = max_iter
         self.random_state = random_state
 
     def fit(self, X, Y):
@@ -38,7 +40,8 @@ class MultiLabelLinear(ClassifierMixin, BaseEstimator):
                 self.intercept_[j] = 35.0 if y[0] else -35.0
                 continue
             lr = LogisticRegression(C=self.C, class_weight=self.class_weight,
-                                    solver="liblinear", random_state=self.random_state)
+                                    solver=self.solver, max_iter=self.max_iter,
+                                    random_state=self.random_state)
             lr.fit(X, y)
             self.coef_[j] = lr.coef_[0]
             self.intercept_[j] = lr.intercept_[0]

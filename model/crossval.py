@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.metrics import (average_precision_score, f1_score, hamming_loss,
                              precision_recall_fscore_support)
@@ -28,22 +29,36 @@ def grouped_folds(groups: list[str], n_splits: int = DEFAULT_FOLDS) -> list[tupl
     return list(splitter.split(dummy, groups=groups))
 
 
+def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray):
+    return clone(pipeline).fit(texts[rows], Y[rows])
+
+
 def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tuple],
                        progress: Callable[[int, int], None] | None = None,
-                       models: list | None = None) -> np.ndarray:
+                       models: list | None = None, *, refit: bool = False,
+                       n_jobs: int = -1) -> np.ndarray:
     """Scores for every row from a model that never saw that row's group.
 
-    Pass a list as `models` to receive each fold's fitted pipeline (for error analysis).
+    Folds are fitted in parallel (`n_jobs` processes, -1 for one per core); each fit is
+    independent and seeded, so the figures do not depend on `n_jobs` (scores may differ
+    in their last bits, from threading in BLAS). Pass a list as
+    `models` to receive each fold's fitted pipeline (for error analysis); with `refit`, a
+    pipeline fitted on every row is fitted alongside the folds and appended to it last.
     """
     texts = np.asarray(texts, dtype=object)
     scores = np.zeros(Y.shape, dtype=float)
-    for k, (train, test) in enumerate(folds):
-        model = clone(pipeline).fit(texts[train], Y[train])
-        scores[test] = model.predict_proba(texts[test])
+    row_sets = [train for train, _ in folds] + ([np.arange(len(Y))] if refit else [])
+    jobs = min(effective_n_jobs(n_jobs), len(row_sets))
+    fitted = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(_fit)(pipeline, texts, Y, rows) for rows in row_sets)
+    for k, model in enumerate(fitted):
+        if k < len(folds):
+            test = folds[k][1]
+            scores[test] = model.predict_proba(texts[test])
+            if progress:
+                progress(k + 1, len(folds))
         if models is not None:
             models.append(model)
-        if progress:
-            progress(k + 1, len(folds))
     return scores
 
 

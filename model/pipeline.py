@@ -15,6 +15,7 @@ DEFAULT_PARAMS: dict = {
     "features__chars__ngram_range": (3, 5),
     "features__chars__min_df": 2,
     "clf__C": 20.0,
+    "clf__solver": "lbfgs",
 }
 
 

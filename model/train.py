@@ -45,17 +45,23 @@ def pipeline_params(params: dict) -> dict:
 
 
 def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_SEED,
-          progress: Callable[[int, int], None] | None = None) -> TrainedModel:
-    """Cross-validate by group, tune one threshold per topic, fit on all rows."""
+          progress: Callable[[int, int], None] | None = None,
+          n_jobs: int = -1) -> TrainedModel:
+    """Cross-validate by group, tune one threshold per topic, fit on all rows.
+
+    The folds and the final fit run in `n_jobs` processes (-1: one per core).
+    """
     started = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     pipeline = build_pipeline(params, seed=seed)
     texts, Y, topics = labels.texts, labels.indicator_matrix(), labels.topic_names
     folds = grouped_folds(labels.groups)
-    scores = out_of_fold_scores(pipeline, texts, Y, folds, progress)
+    fitted: list = []
+    scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, fitted, refit=True,
+                                n_jobs=n_jobs)
+    pipeline = fitted[-1]
     thresholds = tune_thresholds(Y, scores)
     cv = multilabel_metrics(Y, cross_fitted_predictions(Y, scores, folds), topics, scores)
-    pipeline.fit(np.asarray(texts, dtype=object), Y)
     pipeline.named_steps["clf"].topics_ = list(topics)
     pipeline.named_steps["clf"].thresholds_ = thresholds
     manifest = {
