@@ -125,11 +125,28 @@ def service(registry: Path, sentences: list[str], article: str, workers: int,
     return results
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the training's fold workers)."""
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            total += _rss_mb(current)
+        except (OSError, AttributeError):
+            continue  # exited meanwhile
+        stack += _worker_pids(current)
+    return total
+
+
 def training_scale(labels_dir: Path, factors: list[int]) -> list[dict]:
-    """Train on the corpus resampled to each factor, in a child process; time and peak RSS."""
+    """Train on the corpus resampled to each factor, in a child process; time and peak RSS.
+
+    The peak is the largest sum, sampled every 0.2 s, of the resident memory of the
+    training process and its fold workers.
+    """
     out = []
     for factor in factors:
-        code = ("import sys, time, resource; sys.path.insert(0, %r)\n"
+        code = ("import sys, time; sys.path.insert(0, %r)\n"
                 "from model.labels import load_labels\nfrom model.train import train\n"
                 "import dataclasses\n"
                 "labels = load_labels(%r)\n"
@@ -137,16 +154,20 @@ def training_scale(labels_dir: Path, factors: list[int]) -> list[dict]:
                 "for r in labels.rows]\n"
                 "labels = dataclasses.replace(labels, rows=rows)\n"
                 "t = time.perf_counter(); train(labels); s = time.perf_counter() - t\n"
-                "print(s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+                "print(s)\n"
                 % (str(ROOT), str(labels_dir), factor))
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                cwd=ROOT)
-        if result.returncode:
-            out.append({"factor": factor, "error": result.stderr.strip().splitlines()[-1]})
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss_mb(child.pid))
+            time.sleep(0.2)
+        stdout, stderr = child.communicate()
+        if child.returncode:
+            out.append({"factor": factor, "error": stderr.strip().splitlines()[-1]})
             continue
-        seconds, peak_kb = result.stdout.split()
-        out.append({"factor": factor, "seconds": round(float(seconds), 2),
-                    "peak_memory_mb": round(int(peak_kb) / 1024, 1)})
+        out.append({"factor": factor, "seconds": round(float(stdout.split()[-1]), 2),
+                    "peak_memory_mb": round(peak, 1)})
     return out
 
 
