@@ -14,7 +14,10 @@ DEFAULT_PARAMS: dict = {
     "features__words__min_df": 1,
     "features__chars__ngram_range": (3, 5),
     "features__chars__min_df": 2,
-    "clf__C": 20.0,
+    # Raw TF-IDF, not unit length: one strong word in a long sentence keeps its weight.
+    "features__words__norm": None,
+    "features__chars__norm": None,
+    "clf__C": 0.01,
     "clf__solver": "lbfgs",
 }
 
