@@ -1,4 +1,4 @@
-"""The smallest WSGI app: what gunicorn itself costs per request on this machine.
+"""The smallest WSGI app: what the HTTP server itself costs per request on this machine.
 
 The benchmark serves it with the same server settings as sectag, so the service's
 latency can be read against the server's own floor measured in the same run.

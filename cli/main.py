@@ -314,12 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="local Dask workers (default: 2)")
     p.set_defaults(func=cmd_batch)
 
-    p = sub.add_parser("serve", help="serve the HTTP API and web page with gunicorn")
+    p = sub.add_parser("serve", help="serve the HTTP API and web page with granian")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
-    p.add_argument("--threads", type=int, default=1, help="threads per worker (default: 1)")
+    p.add_argument("--threads", type=int, default=4,
+                   help="request threads per worker (default: %(default)s)")
     p.set_defaults(func=cmd_serve)
 
     return parser

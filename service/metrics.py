@@ -1,4 +1,4 @@
-"""Prometheus metrics on a per-app registry; gunicorn workers share them via multiprocess mode."""
+"""Prometheus metrics on a per-app registry; server workers share them via multiprocess mode."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class Metrics:
         self.latency = Histogram("sectag_request_seconds", "Request latency by route",
                                  ["route"], buckets=LATENCY_BUCKETS, **kw)
         self.texts = Counter("sectag_texts_tagged_total", "Texts (sentences) tagged", **kw)
-        gauge_kw = {"multiprocess_mode": "liveall"} if self.multiprocess else {}
+        # The latest write wins across workers, so a killed worker leaves no stale version.
+        gauge_kw = {"multiprocess_mode": "mostrecent"} if self.multiprocess else {}
         self.model = Gauge("sectag_model_info", "The model version serving (value 1)",
                            ["version"], **kw, **gauge_kw)
         self._version = None

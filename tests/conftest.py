@@ -115,7 +115,7 @@ def post_json(port: int, path: str, body: dict, timeout: float = 30) -> tuple[in
 
 
 class LiveServer:
-    """`sectag serve` (gunicorn) in a child process, on a free port."""
+    """`sectag serve` (granian) in a child process, on a free port."""
 
     def __init__(self, registry_root, workers: int = 2):
         import os

@@ -22,11 +22,13 @@ SENTENCE = {"text": "Egypt will train Libyan police cadres to fight terrorism."}
 
 
 def hammer(port: int, stop: threading.Event, results: list, body=SENTENCE) -> None:
+    """POST until stopped; each result is (monotonic start time, status or exception)."""
     while not stop.is_set():
+        started = time.monotonic()
         try:
-            results.append(post_json(port, "/v1/predict", body, timeout=10)[0])
+            results.append((started, post_json(port, "/v1/predict", body, timeout=10)[0]))
         except Exception as exc:  # a failed request is a result, counted by the test
-            results.append(repr(exc))
+            results.append((started, repr(exc)))
 
 
 def test_worker_killed_under_load_is_replaced(full_registry, live_server_factory):
@@ -39,17 +41,20 @@ def test_worker_killed_under_load_is_replaced(full_registry, live_server_factory
     for t in threads:
         t.start()
     time.sleep(1.0)
+    killed_at = time.monotonic()
     os.kill(before[0], signal.SIGKILL)
     time.sleep(3.0)
     stop.set()
     for t in threads:
         t.join()
-    failures = [r for r in results if r != 200]
+    failures = [(started - killed_at, r) for started, r in results if r != 200]
     after = server.workers()
     assert len(after) == 2 and before[0] not in after, "the master replaced the worker"
     assert len(results) > 100
-    # At most the requests in flight on the killed worker fail (one per client thread).
-    assert len(failures) <= 4, failures
+    # Only requests the dying worker held fail: those in flight when the signal landed and
+    # those it accepted in the milliseconds the kernel takes to tear it down. Nothing later.
+    assert all(offset < 0.25 for offset, _ in failures), failures
+    assert len(failures) <= 2 * len(threads), failures
     assert post_json(server.port, "/v1/predict", SENTENCE)[0] == 200
 
 

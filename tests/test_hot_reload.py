@@ -60,7 +60,7 @@ def test_bad_version_is_refused_and_old_one_keeps_serving(two_versions, caplog):
 
 
 def test_promote_under_concurrent_traffic(two_versions, live_server_factory):
-    """Real gunicorn, 2 workers, 4 client threads: zero errors, no mixed responses."""
+    """The real server, 2 workers, 4 client threads: zero errors, no mixed responses."""
     expected = {v: [p.to_dict() for p in Tagger.from_registry(two_versions, v)
                     .predict(SENTENCES)] for v in ("v1", "v2")}
     assert expected["v1"] != expected["v2"]
