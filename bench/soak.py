@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from conftest import LiveServer  # noqa: E402  (the tests' server helper)
-from run import _rss_mb  # noqa: E402
+from run import WRK_TIMEOUT, _rss_mb  # noqa: E402
 
 
 def fuzz(port: int, examples: int) -> dict:
@@ -35,7 +35,7 @@ def fuzz(port: int, examples: int) -> dict:
 
 
 def mixed_load(port: int, seconds: int, connections: int) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s",
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT, "-s",
            str(ROOT / "bench" / "mixed.lua"), f"http://127.0.0.1:{port}"]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     return json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
