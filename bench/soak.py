@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--registry", type=Path, default=ROOT / "registry")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--examples", type=int, default=600,
+    parser.add_argument("--examples", type=int, default=1000,
                         help="schemathesis examples per operation")
     args = parser.parse_args(argv)
     server = LiveServer(args.registry, workers=2).wait_ready(path="/readyz")
