@@ -132,7 +132,7 @@ def service(registry: Path, sentences: list[str], article: str, workers: int,
 
 
 def server_floor(workers: int, seconds: int, body: dict) -> dict:
-    """wrk at concurrency 8 against a hello-world WSGI app under the same server settings."""
+    """wrk at concurrency 8 against a hello-world WSGI app under granian, same workers."""
     port = _free_port()
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi",
                                "--http", "1", "--no-ws", "--workers", str(workers), "--port",
@@ -303,7 +303,7 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     lines.append(f"| tag_article_30 | 8 | {r['requests_per_s']} | - | {r['p50_ms']} | "
                  f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
     r = svc["server_floor"]
-    lines.append(f"| server floor (hello-world WSGI app, same server settings) | 8 | "
+    lines.append(f"| server floor (hello-world WSGI app, granian, same workers) | 8 | "
                  f"{r['requests_per_s']} | - | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                  f"{r['errors']} |")
     lines += ["", "| training corpus | seconds | peak MB |", "|---|---|---|"]

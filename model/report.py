@@ -55,6 +55,14 @@ def _error_sections(report: dict) -> list[tuple[str, dict]]:
     return out
 
 
+ERROR_COLUMNS = ["score", "sentence", "terms", "true topics"]
+
+
+def _error_cells(entries: list[dict]) -> list[list[str]]:
+    return [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
+             ", ".join(e["true_topics"]) or "none"] for e in entries]
+
+
 def _error_rows(errors: dict, limit: int) -> list[tuple[str, str, list]]:
     out = []
     for topic, kinds in errors.items():
@@ -92,10 +100,8 @@ def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
         parts += [f"## Errors ({where}, worst {errors_per_topic} per list)", ""]
         for topic, kind, entries in _error_rows(errors, errors_per_topic):
             parts += [f"### {topic}: {kind}", ""]
-            parts += [_md_table(["score", "sentence", "terms", "true topics"],
-                                [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
-                                  ", ".join(e["true_topics"]) or "none"] for e in entries])
-                      if entries else "none", ""]
+            parts += [_md_table(ERROR_COLUMNS, _error_cells(entries)) if entries else "none",
+                      ""]
     return "\n".join(parts) + "\n"
 
 
@@ -162,9 +168,7 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
     for where, errors in _error_sections(report):
         parts.append(f"<h2>Errors ({html.escape(where)}, worst first)</h2>")
         for topic, kind, entries in _error_rows(errors, 25):
-            table = _html_table(["score", "sentence", "terms", "true topics"],
-                                [[f"{e['score']:.3f}", e["text"], ", ".join(e["terms"]),
-                                  ", ".join(e["true_topics"]) or "none"] for e in entries])
+            table = _html_table(ERROR_COLUMNS, _error_cells(entries))
             parts.append(f"<details><summary>{html.escape(topic)}: {kind} ({len(entries)} "
                          f"shown)</summary>{table}</details>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>sectag "
