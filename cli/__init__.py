@@ -1,0 +1,1 @@
+"""The `sectag` command: main.py wires one module per command group."""

@@ -11,12 +11,12 @@ from sklearn.metrics import average_precision_score, f1_score, hamming_loss
 
 from cli.main import main as sectag
 from conftest import SEEDS, write_sentences
-from model.baselines import KeywordBaseline, MajorityBaseline
+from model.evaluation.baselines import KeywordBaseline, MajorityBaseline
 from model.crossval import multilabel_metrics
 from model.errors import LabelError
-from model.evaluate import evaluate
+from model.evaluation.evaluate import evaluate
 from model.registry import Registry
-from model.report import write_report
+from model.evaluation.report import write_report
 from model.train import train
 
 

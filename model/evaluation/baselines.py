@@ -7,8 +7,8 @@ from collections import Counter
 
 import numpy as np
 
-from .features import normalize_text
-from .labels import Topic
+from ..features import normalize_text
+from ..labels import Topic
 
 
 class KeywordBaseline:

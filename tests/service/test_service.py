@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conftest import ROOT
 from service import create_app
 
-SPEC = json.loads((Path(__file__).resolve().parents[1] / "service" / "openapi.json")
-                  .read_text(encoding="utf-8"))
+SPEC = json.loads((ROOT / "service" / "openapi.json").read_text(encoding="utf-8"))
 
 
 def conforms(response, path: str, method: str) -> None:

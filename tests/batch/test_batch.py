@@ -12,9 +12,9 @@ import pytest
 
 from cli.main import main as sectag
 from conftest import SEEDS
-from model import batch as batch_mod
+from model.batch import engine as batch_mod
 from model.batch import BatchJob, run_local
-from model.batch_io import Columns, detect_format
+from model.batch.formats import Columns, detect_format
 from model.errors import InputError
 
 
@@ -221,7 +221,7 @@ def test_cli_summary(tmp_path, full_registry, texts, capsys):
 @pytest.mark.parametrize("in_fmt", ["jsonl", "csv", "parquet"])
 def test_dask_output_identical_to_local(tmp_path, full_registry, tagger, texts, in_fmt):
     """A real LocalCluster with 2 worker processes, many blocks, same bytes out."""
-    from model.batch_dask import run_dask
+    from model.batch.dask_engine import run_dask
 
     src = tmp_path / "src.jsonl"
     make_jsonl(src, texts, 1200, seed=7)

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import batch_io
-from .batch_io import Columns, Item
-from .errors import InputError
-from .tagger import Tagger
+from . import formats
+from .formats import Columns, Item
+from ..errors import InputError
+from ..tagger import Tagger
 
 DONE = ".done"
 
@@ -86,13 +86,13 @@ def _record(rid: str, topics: list[str], scores: dict, tagger: Tagger) -> dict:
 def iter_items(job: BatchJob) -> Iterator[Item]:
     """Every input row of the whole file, in order."""
     if job.in_format == "parquet":
-        yield from batch_io.iter_parquet_batches(job.input, job.columns, job.chunk_size)
+        yield from formats.iter_parquet_batches(job.input, job.columns, job.chunk_size)
         return
     with open(job.input, "rb") as stream:
         if job.in_format == "jsonl":
-            yield from batch_io.iter_jsonl(stream, 1, job.columns)
+            yield from formats.iter_jsonl(stream, 1, job.columns)
         else:
-            yield from batch_io.iter_csv(stream, 1, job.columns)
+            yield from formats.iter_csv(stream, 1, job.columns)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -112,9 +112,9 @@ def write_part(work: Path, index: int, records: list[dict], errors: list[Item], 
                tagger_topics: list[str], rows_in: int) -> dict:
     """Write one chunk's output and errors; the .done record last marks it complete."""
     _write_atomic(work / part_name(index, ".out"),
-                  batch_io.encode_part(records, job.out_format, tagger_topics, job.unit,
+                  formats.encode_part(records, job.out_format, tagger_topics, job.unit,
                                        header=(index == 0)))
-    _write_atomic(work / part_name(index, ".err"), batch_io.encode_errors(errors))
+    _write_atomic(work / part_name(index, ".err"), formats.encode_errors(errors))
     done = {"rows_in": rows_in, "tagged": len(records), "errors": len(errors)}
     _write_atomic(work / part_name(index, DONE), json.dumps(done).encode())
     return done
@@ -195,10 +195,10 @@ def count_rows(job: BatchJob) -> int | None:
     if job.in_format == "parquet":
         import pyarrow.parquet as pq
 
-        with batch_io._open(job.input, "rb") as handle:
+        with formats._open(job.input, "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
     lines = 0
-    with batch_io._open(job.input, "rb") as handle:
+    with formats._open(job.input, "rb") as handle:
         for block in iter(functools.partial(handle.read, 1 << 20), b""):
             lines += block.count(b"\n")
     return max(lines - (job.in_format == "csv"), 0)

@@ -1,6 +1,6 @@
 """The evaluation report's numbers: grouped CV, baselines, seed-only figures, errors, comparison.
 
-`evaluate()` returns plain data; `model.report` renders it as HTML, Markdown and JSON.
+`evaluate()` returns plain data; `model.evaluation.report` renders it as HTML, Markdown and JSON.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve
 
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
-from .crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
+from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
                        out_of_fold_scores)
-from .labels import AUTHORED, LabelSet, Row, Topic, read_labelled_file
-from .pipeline import build_pipeline
-from .registry import Registry
-from .tagger import Tagger
-from .train import pipeline_params
+from ..labels import AUTHORED, LabelSet, Row, Topic, read_labelled_file
+from ..pipeline import build_pipeline
+from ..registry import Registry
+from ..tagger import Tagger
+from ..train import pipeline_params
 
 GROUPING = ("GroupKFold by group: each seed article is one group; authored sentences are "
             "grouped by their batch file, one region and set of facts per batch, so "

@@ -17,11 +17,11 @@ import logging
 import os
 from dataclasses import dataclass
 
-from . import batch_io
-from .batch import (BatchJob, completed_parts, finalize, prepare, summarize, tag_items,
+from . import formats
+from .engine import (BatchJob, completed_parts, finalize, prepare, summarize, tag_items,
                     write_part)
-from .registry import Registry
-from .tagger import Tagger
+from ..registry import Registry
+from ..tagger import Tagger
 
 DEFAULT_BLOCKSIZE = 8 * 1024 * 1024  # bounds each task's memory (text, items, results)
 
@@ -43,7 +43,7 @@ def worker_tagger(registry_root: str, version: str) -> Tagger:
 
 
 def _read_range(path: str, start: int, end: int) -> bytes:
-    with batch_io._open(path, "rb") as handle:
+    with formats._open(path, "rb") as handle:
         handle.seek(start)
         return handle.read(end - start)
 
@@ -54,7 +54,7 @@ def _count_lines(path: str, start: int, end: int) -> int:
 
 def plan_byte_blocks(path: str, blocksize: int, skip_header: bool) -> list[Block]:
     """Byte ranges of about `blocksize`, each ending just after a newline."""
-    with batch_io._open(path, "rb") as handle:
+    with formats._open(path, "rb") as handle:
         handle.seek(0, io.SEEK_END)
         size = handle.tell()
         handle.seek(0)
@@ -74,7 +74,7 @@ def plan_byte_blocks(path: str, blocksize: int, skip_header: bool) -> list[Block
 def plan_parquet_blocks(path: str) -> list[Block]:
     import pyarrow.parquet as pq
 
-    with batch_io._open(path, "rb") as handle:
+    with formats._open(path, "rb") as handle:
         meta = pq.ParquetFile(handle).metadata
     blocks, row = [], 1
     for group in range(meta.num_row_groups):
@@ -89,15 +89,15 @@ def process_block(job: BatchJob, block: Block, index: int, registry_root: str, v
     """Tag one block into part `index` (runs on a worker)."""
     tagger = worker_tagger(registry_root, version)
     if job.in_format == "parquet":
-        items = list(batch_io.iter_parquet_batches(
+        items = list(formats.iter_parquet_batches(
             job.input, job.columns, job.chunk_size, first_row=block.first_line,
             row_groups=[block.row_group])) if block.row_group is not None else []
     else:
         data = _read_range(job.input, block.start, block.end)
         if job.in_format == "jsonl":
-            items = list(batch_io.iter_jsonl(data.split(b"\n"), block.first_line, job.columns))
+            items = list(formats.iter_jsonl(data.split(b"\n"), block.first_line, job.columns))
         else:
-            items = list(batch_io.iter_csv(io.BytesIO(data), block.first_line, job.columns,
+            items = list(formats.iter_csv(io.BytesIO(data), block.first_line, job.columns,
                                            header=header))
     records, errors = tag_items(items, tagger, job.unit)
     return write_part(job.work_dir, index, records, errors, job, tagger.topics, len(items))
@@ -117,8 +117,8 @@ def run_dask(job: BatchJob, registry: Registry, version: str, *, scheduler: str 
     else:
         blocks = plan_byte_blocks(job.input, blocksize, skip_header=job.in_format == "csv")
         if job.in_format == "csv":
-            with batch_io._open(job.input, "rb") as handle:
-                header = batch_io.read_csv_header(handle)
+            with formats._open(job.input, "rb") as handle:
+                header = formats.read_csv_header(handle)
             missing = [c for c in (job.columns.id, job.columns.text) if c not in header]
             if missing:
                 raise ValueError(f"the CSV header has no column {missing[0]!r}")

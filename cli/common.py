@@ -1,0 +1,38 @@
+"""Options and helpers that every command group shares."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def path_option(parser, name: str, env: str, default: str, help_text: str) -> None:
+    parser.add_argument(f"--{name}", type=Path, default=Path(os.environ.get(env, default)),
+                        help=f"{help_text} (env {env}, default: %(default)s)")
+
+
+def add_common(parser) -> None:
+    """--labels, --seeds and --registry, with their environment variables."""
+    path_option(parser, "labels", "SECTAG_LABELS", "labels", "label folder")
+    path_option(parser, "seeds", "SECTAG_SEEDS", "seeds", "seed article folder")
+    path_option(parser, "registry", "SECTAG_REGISTRY", "registry", "model registry folder")
+
+
+def load_labels(args):
+    from model.labels import load_labels as load
+
+    return load(args.labels, seeds_dir=args.seeds)
+
+
+def progress(label: str):
+    """One line redrawn in place on a terminal; a line per step in a log file."""
+    redraw = sys.stderr.isatty()
+
+    def report(done: int, total: int) -> None:
+        if redraw:
+            print(f"\r{label} {done}/{total}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+        else:
+            print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
+    return report
