@@ -8,6 +8,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .classifier import MultiLabelLinear
 from .features import TOKEN_PATTERN, normalize_text
+from .lexicon import LexiconFeatures
 
 DEFAULT_PARAMS: dict = {
     "features__words__ngram_range": (1, 2),
@@ -17,19 +18,25 @@ DEFAULT_PARAMS: dict = {
     # Raw TF-IDF, not unit length: one strong word in a long sentence keeps its weight.
     "features__words__norm": None,
     "features__chars__norm": None,
+    # A lexicon hit counts like a strong word: the classifier decides how much it weighs.
+    "features__lexicon__scale": 3.0,
     "clf__C": 0.01,
     "clf__solver": "lbfgs",
 }
 
 
-def build_pipeline(params: dict | None = None, *, seed: int = 0) -> Pipeline:
-    """TF-IDF word and character n-grams feeding a multi-label linear classifier."""
+def build_pipeline(params: dict | None = None, *, seed: int = 0, lexicons: tuple = ()) -> Pipeline:
+    """TF-IDF word and character n-grams and lexicon hits feeding a multi-label linear classifier.
+
+    `lexicons` comes from the label data (`LabelSet.lexicon_params`); empty means no lexicon.
+    """
     pipe = Pipeline([
         ("features", FeatureUnion([
             ("words", TfidfVectorizer(preprocessor=normalize_text, token_pattern=TOKEN_PATTERN,
                                       sublinear_tf=True, dtype=np.float32)),
             ("chars", TfidfVectorizer(preprocessor=normalize_text, analyzer="char_wb",
                                       sublinear_tf=True, dtype=np.float32)),
+            ("lexicon", LexiconFeatures(lexicons)),
         ])),
         ("clf", MultiLabelLinear(random_state=seed)),
     ])

@@ -21,8 +21,13 @@ class CompiledScorer:
         features = pipeline.named_steps["features"]
         clf = pipeline.named_steps["clf"]
         self.blocks = []
+        self.lexicon = None
         offset = 0
-        for _, vectorizer in features.transformer_list:
+        for name, vectorizer in features.transformer_list:
+            if name == "lexicon":
+                self.lexicon, self.lexicon_offset = vectorizer, offset
+                offset += len(vectorizer.columns_)
+                continue
             if vectorizer.norm not in ("l2", None) or not vectorizer.use_idf:
                 raise ValueError("CompiledScorer supports l2-normalised TF-IDF blocks only")
             self.blocks.append((vectorizer.build_analyzer(), vectorizer.vocabulary_,
@@ -47,6 +52,10 @@ class CompiledScorer:
                 weights /= math.sqrt(float(weights @ weights)) or 1.0
             columns.append(idx + offset)
             values.append(weights)
+        if self.lexicon is not None:
+            lex = self.lexicon.transform([text]).tocoo()
+            columns.append(lex.col.astype(np.int64) + self.lexicon_offset)
+            values.append(lex.data.astype(np.float64))
         if not columns:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(columns), np.concatenate(values)

@@ -46,7 +46,7 @@ class _FeatureIndex:
         for _, vectorizer in features.transformer_list:
             names = vectorizer.get_feature_names_out()
             self.offsets.append(offset)
-            self.blocks.append((vectorizer.analyzer, names))
+            self.blocks.append((getattr(vectorizer, "analyzer", "lexicon"), names))
             offset += len(names)
 
     def owners(self, column: int, padded: list[str], words: list[str]) -> list[str]:
@@ -54,6 +54,8 @@ class _FeatureIndex:
         k = bisect.bisect_right(self.offsets, column) - 1
         kind, names = self.blocks[k]
         name = names[column - self.offsets[k]]
+        if kind == "lexicon":  # named by the entries it matched, see Tagger._evidence
+            return []
         if kind == "char_wb":  # char_wb pads each whitespace-separated word with spaces
             found = {w for p, w in zip(padded, words) if name in p}
         else:
