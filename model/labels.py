@@ -1,4 +1,4 @@
-"""Load and validate the label files: topics.csv and sentences/*.csv.
+"""Load and validate the label files: topics.csv, sentences/*.csv and lexicons/*.csv.
 
 Every problem is collected with its file, line and column so that one run of
 `sectag labels check` shows them all; training refuses data with any problem.
@@ -18,9 +18,15 @@ from .errors import LabelError, Problem
 TOPICS_FILE = "topics.csv"
 SENTENCES_DIR = "sentences"
 TOPIC_COLUMNS = ("name", "description")
+LEXICONS_DIR = "lexicons"
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
+# Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
+OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version")
+LEXICON_COLUMNS = ("entry", "aliases", "source")
 TOPIC_SEPARATOR = ";"
 AUTHORED = "authored"
+REVIEW = "review"
+MIN_TERM_CHARS = 3
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SHARED_RUN_WORDS = 8
 
@@ -44,11 +50,27 @@ class Row:
     topics: tuple[str, ...]
     file: str
     line: int
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, column: str) -> str:
+        """An optional column's value ('' when the file has no such column)."""
+        return dict(self.extra).get(column, "")
+
+    @property
+    def article(self) -> str:
+        """The article the row belongs to: its `article` column, or its seed file."""
+        if self.get("article"):
+            return f"{self.file}:{self.get('article')}"
+        return self.source if self.source not in (AUTHORED, REVIEW) else ""
 
     @property
     def group(self) -> str:
-        """Cross-validation group: the seed article, or the authored batch file."""
-        return self.source if self.source != AUTHORED else f"{AUTHORED}:{self.file}"
+        """Cross-validation group: the article, else the authored batch file, else the row."""
+        if self.article:
+            return self.article
+        if self.source == AUTHORED:
+            return f"{AUTHORED}:{self.file}"
+        return f"{self.source}:{self.file}:{self.id}"
 
 
 @dataclass
@@ -59,6 +81,7 @@ class LabelSet:
     rows: list[Row]
     data_sha256: str
     files: list[str] = field(default_factory=list)
+    lexicons: list = field(default_factory=list)  # LexiconEntry, in file order
 
     @property
     def topic_names(self) -> list[str]:
@@ -97,7 +120,8 @@ def _decode(raw: bytes, name: str, problems: list[Problem]) -> str:
 
 
 def _read_csv(path: Path, display: str, required: tuple[str, ...],
-              problems: list[Problem]) -> list[tuple[int, dict[str, str]]]:
+              problems: list[Problem], optional: tuple[str, ...] | None = None
+              ) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV as (line number, {column: value}); structural problems are recorded."""
     try:
         raw = path.read_bytes()
@@ -120,6 +144,12 @@ def _read_csv(path: Path, display: str, required: tuple[str, ...],
     for col in missing:
         problems.append(Problem(display, 1, col, f"missing column (header must include "
                                 f"{', '.join(required)})"))
+    if optional is not None:
+        for col in header:
+            if col not in required and col not in optional:
+                problems.append(Problem(display, 1, col, "unknown column (allowed: "
+                                        f"{', '.join(required + optional)})"))
+                missing.append(col)
     if missing:
         return []
     out = []
@@ -184,9 +214,9 @@ def _check_row(rec: dict[str, str], display: str, line: int, topic_names: set[st
         problems.append(Problem(display, line, "text", "text spans several lines; "
                                 "one row holds one sentence"))
         bad = True
-    if source != AUTHORED and seed_names is not None and source not in seed_names:
+    if source not in (AUTHORED, REVIEW) and seed_names is not None and source not in seed_names:
         problems.append(Problem(display, line, "source", f"unknown source {source!r}: "
-                                f"expected {AUTHORED!r} or a file name in seeds/"))
+                                f"expected {AUTHORED!r}, {REVIEW!r} or a file name in seeds/"))
         bad = True
     topics = _parse_topics(rec["topics"])
     for name in topics:
@@ -197,7 +227,8 @@ def _check_row(rec: dict[str, str], display: str, line: int, topic_names: set[st
     if len(set(topics)) != len(topics):
         problems.append(Problem(display, line, "topics", "a topic is listed twice"))
         bad = True
-    return Row(rid, source, text, tuple(topics), display, line), not bad
+    extra = tuple((c, rec[c].strip()) for c in OPTIONAL_COLUMNS if rec.get(c, "").strip())
+    return Row(rid, source, text, tuple(topics), display, line, extra), not bad
 
 
 def _check_uniqueness(rows: list[Row], problems: list[Problem]) -> None:
@@ -221,7 +252,8 @@ def _read_rows(path: Path, display: str, topic_names: set[str], seed_names: set[
                problems: list[Problem]) -> list[tuple[Row, bool]]:
     """Every row of one sentence file with its validity; problems are recorded."""
     return [_check_row(rec, display, line, topic_names, seed_names, problems)
-            for line, rec in _read_csv(path, display, SENTENCE_COLUMNS, problems)]
+            for line, rec in _read_csv(path, display, SENTENCE_COLUMNS, problems,
+                                       OPTIONAL_COLUMNS)]
 
 
 def _valid_unique(checked: list[tuple[Row, bool]], problems: list[Problem]) -> list[Row]:
@@ -252,7 +284,8 @@ def shared_runs(rows: list[Row], words: int = SHARED_RUN_WORDS) -> list[Problem]
 def data_hash(root: Path) -> str:
     """sha256 over every label file's name and bytes, in a fixed order."""
     digest = hashlib.sha256()
-    for path in [root / TOPICS_FILE, *sorted((root / SENTENCES_DIR).glob("*.csv"))]:
+    for path in [root / TOPICS_FILE, *sorted((root / SENTENCES_DIR).glob("*.csv")),
+                 *sorted((root / LEXICONS_DIR).glob("*.csv"))]:
         if path.exists():
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -282,9 +315,51 @@ def load_labels(root: str | Path, *, seeds_dir: str | Path | None = None,
     rows = _valid_unique(checked, problems)
     if check_runs:
         problems.extend(shared_runs(rows))
+    lexicons = load_lexicons(root, names, problems)
     if problems:
         raise LabelError(sorted(problems, key=lambda p: (p.file, p.row)))
-    return LabelSet(topics, rows, data_hash(root), [p.name for p in files])
+    return LabelSet(topics, rows, data_hash(root), [p.name for p in files], lexicons)
+
+
+def load_lexicons(root: Path, topic_names: set[str], problems: list[Problem]) -> list:
+    """Every lexicons/<topic>.csv; a topic without a file simply has no lexicon."""
+    from .lexicon import LexiconEntry, term_keys
+
+    entries = []
+    for path in sorted((root / LEXICONS_DIR).glob("*.csv")):
+        display = f"{root.name}/{LEXICONS_DIR}/{path.name}"
+        topic = path.stem
+        if topic not in topic_names:
+            problems.append(Problem(display, 0, "", f"lexicon for unknown topic {topic!r}: "
+                                    f"name the file after a topic in {TOPICS_FILE} "
+                                    f"({', '.join(sorted(topic_names))})"))
+            continue
+        seen: dict[tuple[str, ...], int] = {}
+        for line, rec in _read_csv(path, display, LEXICON_COLUMNS, problems, ()):
+            name = rec["entry"].strip()
+            aliases = [a.strip() for a in rec["aliases"].split(TOPIC_SEPARATOR)]
+            if not name:
+                problems.append(Problem(display, line, "entry", "empty entry"))
+                continue
+            if any(not a for a in aliases) and rec["aliases"].strip():
+                problems.append(Problem(display, line, "aliases", "empty alias (two ';' in a "
+                                        "row, or one at an end)"))
+            terms = [name] + [a for a in aliases if a]
+            for term in terms:
+                column = "entry" if term == name else "aliases"
+                keys = term_keys(term)
+                if len(term) < MIN_TERM_CHARS or not keys:
+                    problems.append(Problem(display, line, column, f"term {term!r} is too short "
+                                            f"to match safely (at least {MIN_TERM_CHARS} "
+                                            "characters)"))
+                for key in keys:
+                    if key in seen and seen[key] != line:
+                        problems.append(Problem(display, line, column, f"duplicate term "
+                                                f"{term!r} (first at line {seen[key]})"))
+                        break
+                    seen[key] = line
+            entries.append(LexiconEntry(topic, name, tuple(terms), rec["source"].strip()))
+    return entries
 
 
 def read_labelled_file(path: str | Path, topic_names: list[str]) -> list[Row]:

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .articles import carried
 from .errors import InputError
 from .features import normalize_text
 from .scoring import CompiledScorer
@@ -79,6 +80,10 @@ class Tagger:
         clf = pipeline.named_steps["clf"]
         self.topics: list[str] = list(clf.topics_)
         self.thresholds = np.asarray(clf.thresholds_, dtype=float)
+        # Models made before the article rule carry no article thresholds: "any sentence".
+        self.article_thresholds = np.asarray(getattr(clf, "article_thresholds_",
+                                                     self.thresholds), dtype=float)
+        self.article_support = int(getattr(clf, "article_support_", 1))
         self._scorer = CompiledScorer(pipeline)
         self._index = _FeatureIndex(pipeline.named_steps["features"])
         self.evidence_terms = evidence_terms
@@ -139,8 +144,14 @@ class Tagger:
             result[self.topics[j]] = [w for w, _ in ranked[:self.evidence_terms]]
         return result
 
+    def article_topics(self, scores: np.ndarray) -> list[str]:
+        """An article's topics from its units' scores (rows: title and sentences)."""
+        keep = carried(np.asarray(scores, dtype=float).reshape(-1, len(self.topics)),
+                       self.thresholds, self.article_thresholds, self.article_support)
+        return [t for t, k in zip(self.topics, keep) if k]
+
     def tag_article(self, text: str, title: str | None = None) -> dict:
-        """Sentences with spans and tags, and article-level topics (max over sentences)."""
+        """Sentences with spans and tags, and the article's topics under the article rule."""
         if not isinstance(text, str):
             raise InputError("text must be a string", field="text")
         if title is not None and not isinstance(title, str):
@@ -151,16 +162,19 @@ class Tagger:
         title_pred = preds.pop(0) if title and title.strip() else None
         article_scores = {t: 0.0 for t in self.topics}
         counts = {t: 0 for t in self.topics}
-        for pred in ([title_pred] if title_pred else []) + preds:
+        units = ([title_pred] if title_pred else []) + preds
+        for pred in units:
             for topic in self.topics:
                 article_scores[topic] = max(article_scores[topic], pred.scores[topic])
             for topic in pred.topics:
                 counts[topic] += 1
+        found = self.article_topics(np.array([[p.scores[t] for t in self.topics]
+                                              for p in units]))
         return {
             "model_version": self.version,
             "title": title_pred.to_dict() if title_pred else None,
             "sentences": [{"text": s.text, "start": s.start, "end": s.end, **p.to_dict()}
                           for s, p in zip(sentences, preds)],
-            "article": {"topics": [t for t in self.topics if counts[t]],
+            "article": {"topics": found,
                         "scores": article_scores, "sentence_counts": counts},
         }

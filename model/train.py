@@ -12,10 +12,12 @@ import numpy as np
 import scipy
 import sklearn
 
+from .articles import DEFAULT_SUPPORT, article_indices, tune_article_thresholds
 from .crossval import (cross_fitted_predictions, grouped_folds, multilabel_metrics,
                        out_of_fold_scores, tune_thresholds)
 from .corpus import corpus_counts
 from .labels import LabelSet
+from .lexicon import entries_as_params
 from .pipeline import DEFAULT_PARAMS, build_pipeline
 
 DEFAULT_SEED = 0
@@ -53,7 +55,7 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
     """
     started = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
-    pipeline = build_pipeline(params, seed=seed)
+    pipeline = build_pipeline(params, seed=seed, lexicons=entries_as_params(labels.lexicons))
     texts, Y, topics = labels.texts, labels.indicator_matrix(), labels.topic_names
     folds = grouped_folds(labels.groups)
     fitted: list = []
@@ -62,15 +64,27 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
     pipeline = fitted[-1]
     thresholds = tune_thresholds(Y, scores)
     cv = multilabel_metrics(Y, cross_fitted_predictions(Y, scores, folds), topics, scores)
-    pipeline.named_steps["clf"].topics_ = list(topics)
-    pipeline.named_steps["clf"].thresholds_ = thresholds
+    articles = article_indices([row.article for row in labels.rows])
+    article_thresholds = tune_article_thresholds(Y, scores, articles, thresholds)
+    clf = pipeline.named_steps["clf"]
+    clf.topics_, clf.thresholds_ = list(topics), thresholds
+    clf.article_thresholds_, clf.article_support_ = article_thresholds, DEFAULT_SUPPORT
     manifest = {
         "data_sha256": labels.data_sha256,
         "label_files": labels.files,
         "counts": corpus_counts(labels),
         "topics": [{"name": t.name, "description": t.description} for t in labels.topics],
         "thresholds": {t: float(c) for t, c in zip(topics, thresholds)},
-        "cv": {"scheme": f"GroupKFold({len(folds)}) by seed article / authored batch; "
+        "article_rule": {
+            "rule": "an article carries a topic when its best sentence reaches the article "
+                    f"threshold, or when {DEFAULT_SUPPORT} sentences reach the sentence "
+                    "threshold",
+            "thresholds": {t: float(c) for t, c in zip(topics, article_thresholds)},
+            "support": DEFAULT_SUPPORT,
+            "tuned_on_articles": len(articles)},
+        "lexicons": {topic: sum(e.topic == topic for e in labels.lexicons)
+                     for topic in sorted({e.topic for e in labels.lexicons})},
+        "cv": {"scheme": f"GroupKFold({len(folds)}) by article / authored batch; "
                          "thresholds cross-fitted on the other folds",
                "groups": len(set(labels.groups)), **cv},
         "params": json_params(params),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model.labels import SENTENCES_DIR, TOPICS_FILE, load_labels
+from model.labels import OPTIONAL_COLUMNS, SENTENCE_COLUMNS, SENTENCES_DIR, TOPICS_FILE, load_labels
 from model.registry import Registry
 from model.tagger import Tagger
 from model.train import train
@@ -55,9 +55,11 @@ def tiny_label_dir(tmp_path_factory, labels) -> Path:
     for i, row in enumerate(labels.rows):
         if row.source != "authored" or i % 6 == 0:
             by_file.setdefault(row.file.rsplit("/", 1)[-1], []).append(
-                [row.id, row.source, row.text, ";".join(row.topics)])
+                [row.id, row.source, row.text, ";".join(row.topics)]
+                + [row.get(c) for c in OPTIONAL_COLUMNS])
     for path in (root / SENTENCES_DIR).glob("*.csv"):
-        write_sentences(path, by_file.get(path.name, []))
+        write_sentences(path, by_file.get(path.name, []),
+                        header=SENTENCE_COLUMNS + OPTIONAL_COLUMNS)
     return root
 
 

@@ -10,18 +10,20 @@ from typing import Callable
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
 from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
                        out_of_fold_scores)
 from ..labels import AUTHORED, LabelSet, Row, Topic, read_labelled_file
+from ..lexicon import entries_as_params
 from ..pipeline import build_pipeline
 from ..registry import Registry
 from ..tagger import Tagger
 from ..train import pipeline_params
 
-GROUPING = ("GroupKFold by group: each seed article is one group; authored sentences are "
-            "grouped by their batch file, one region and set of facts per batch, so "
-            "near-paraphrases of one fact never straddle train and test")
+GROUPING = ("GroupKFold by group: each article (seed or labelled article) is one group; other "
+            "authored sentences are grouped by their batch file, one region and set of facts "
+            "per batch, so near-paraphrases of one fact never straddle train and test")
 ERRORS_PER_TOPIC = 25
 
 
@@ -89,7 +91,8 @@ def cross_validate(labels: LabelSet, manifest: dict,
     texts, Y = labels.texts, labels.indicator_matrix()
     folds = grouped_folds(labels.groups)
     pipeline = build_pipeline(pipeline_params(manifest.get("params", {})),
-                              seed=manifest.get("seed", 0))
+                              seed=manifest.get("seed", 0),
+                              lexicons=entries_as_params(labels.lexicons))
     models: list = []
     scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, models)
     thresholds = cross_fitted_thresholds(Y, scores, folds)
@@ -100,7 +103,7 @@ def cross_validate(labels: LabelSet, manifest: dict,
         fold_of[test] = k
     kw_pred = cross_validated(KeywordBaseline(labels.topics), texts, Y, folds)
     maj_pred = cross_validated(MajorityBaseline(), texts, Y, folds)
-    seed = np.array([r.source != AUTHORED for r in labels.rows])
+    seed = np.array([r.source not in (AUTHORED, "review") for r in labels.rows])
     taggers = _fold_taggers(models, thresholds, topics, manifest)
     return {
         "folds": len(folds),
@@ -110,6 +113,8 @@ def cross_validate(labels: LabelSet, manifest: dict,
                                maj_pred[seed], topics),
         "curves": _curves(Y, scores, topics),
         "cooccurrence": _cooccurrence(Y, pred),
+        "articles": cross_validated_articles(labels.rows, Y, scores, kw_pred, folds,
+                                             thresholds, topics),
         "errors": _errors(labels.rows, Y, pred, scores, topics,
                           [taggers[k] for k in fold_of]),
     }
@@ -126,6 +131,7 @@ def external_results(tagger: Tagger, rows: list[Row], definitions: list[Topic]) 
     kw_pred = KeywordBaseline([by_name.get(t, Topic(t, "")) for t in topics]).predict(texts)
     maj_pred = np.zeros_like(Y)
     return {**_metrics_block(Y, pred, scores, kw_pred, maj_pred, topics),
+            "articles": external_articles(rows, Y, scores, kw_pred, tagger),
             "curves": _curves(Y, scores, topics), "cooccurrence": _cooccurrence(Y, pred),
             "errors": _errors(rows, Y, pred, scores, topics, [tagger] * len(rows))}
 

@@ -47,6 +47,38 @@ def _sections(report: dict) -> list[tuple[str, dict]]:
     return out
 
 
+ARTICLE_HEADER = ["topic", "system", "support", "precision", "recall", "F1"]
+ARTICLE_OVERALL_HEADER = ["articles", "system", "macro-F1", "micro-F1", "articles wrong"]
+ARTICLE_SYSTEMS = (("any_sentence", "model, any sentence"), ("article_rule", "model, article rule"),
+                   ("keywords", "keywords, any sentence"))
+
+
+def _article_sections(report: dict) -> list[tuple[str, dict]]:
+    """(title, article block) for the labelled articles of the CV and of the test file."""
+    out = []
+    if report["cv"].get("articles"):
+        out.append(("Articles: labelled articles in the training data (grouped CV)",
+                    report["cv"]["articles"]))
+    if report.get("test") and report["test"].get("articles"):
+        out.append((f"Articles: {report['test']['file']} (model not retrained)",
+                    report["test"]["articles"]))
+    return out
+
+
+def article_rows(block: dict, topics: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """(overall rows, per-topic rows) of an article block."""
+    overall = [[str(block["articles"]), label, _fmt(block[key]["macro_f1"]),
+                _fmt(block[key]["micro_f1"]), str(block[key]["articles_wrong"])]
+               for key, label in ARTICLE_SYSTEMS]
+    per_topic = []
+    for topic in topics:
+        for key, label in ARTICLE_SYSTEMS:
+            m = block[key]["per_topic"][topic]
+            per_topic.append([topic, label, str(m["support"]), _fmt(m["precision"]),
+                              _fmt(m["recall"]), _fmt(m["f1"])])
+    return overall, per_topic
+
+
 def _error_sections(report: dict) -> list[tuple[str, dict]]:
     """(where, errors per topic): the cross-validation's, then the test file's if any."""
     out = [("cross-validation", report["cv"]["errors"])]
@@ -93,6 +125,10 @@ def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
     for title, block in _sections(report):
         parts += [f"## {title}", "", _md_table(OVERALL_HEADER, overall_rows(block)), "",
                   _md_table(SUMMARY_HEADER, summary_rows(block, topics)), ""]
+    for title, block in _article_sections(report):
+        overall, per_topic = article_rows(block, topics)
+        parts += [f"## {title}", "", _md_table(ARTICLE_OVERALL_HEADER, overall), "",
+                  _md_table(ARTICLE_HEADER, per_topic), ""]
     comparison = report.get("comparison")
     if comparison:
         parts += _md_comparison(comparison)
@@ -153,6 +189,10 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(OVERALL_HEADER,
                                                                   overall_rows(block)),
                     _html_table(SUMMARY_HEADER, summary_rows(block, topics))]
+    for title, block in _article_sections(report):
+        overall, per_topic = article_rows(block, topics)
+        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(ARTICLE_OVERALL_HEADER, overall),
+                  _html_table(ARTICLE_HEADER, per_topic)]
     comparison = report.get("comparison")
     if comparison:
         keys = sorted({k for v in comparison["per_topic"].values() for k in v})

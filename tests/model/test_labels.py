@@ -168,3 +168,67 @@ def test_holdout_is_valid_and_never_trained_on(labels, topic_names, name):
     trained = {" ".join(t.lower().split()) for t in labels.texts}
     assert not {" ".join(r.text.lower().split()) for r in holdout} & trained
     assert not {r.id for r in holdout} & {r.id for r in labels.rows}
+
+
+def test_optional_columns_carry_article_and_provenance(label_dir, topic_names):
+    header = ("id", "source", "text", "topics", "article", "origin", "reviewer")
+    write_sentences(label_dir / SENTENCES_DIR / "arts.csv",
+                    [["a-1", "authored", "Headline of the first story.", "", "s1", "", ""],
+                     ["a-2", "authored", "Body of the first story here.", topic_names[0], "s1",
+                      "", ""],
+                     ["a-3", "authored", "Headline of a second story.", "", "s2", "", ""],
+                     ["r-1", "review", "A reviewed sentence from the news.", "", "",
+                      "https://example.org/a", "alice"],
+                     ["r-2", "review", "Another reviewed sentence, no article.", "", "", "",
+                      "bob"]], header=header)
+    rows = load_labels(label_dir, seeds_dir=SEEDS).rows
+    assert rows[0].group == rows[1].group != rows[2].group
+    assert rows[0].article.endswith(":s1")
+    assert rows[3].get("origin") == "https://example.org/a" and rows[3].get("reviewer") == "alice"
+    assert rows[3].group != rows[4].group, "review rows without an article stand alone"
+    assert rows[4].get("article") == ""
+
+
+def test_unknown_column_is_named(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "c.csv",
+                    [["c-1", "authored", "Some sentence.", "", "x"]],
+                    header=("id", "source", "text", "topics", "colour"))
+    problems = problems_of(label_dir)
+    assert [(p.row, p.column) for p in problems] == [(1, "colour")]
+    assert "unknown column" in problems[0].message
+
+
+def write_lexicon(root, name, rows):
+    write_sentences(root / "lexicons" / name, rows, header=("entry", "aliases", "source"))
+
+
+def test_lexicons_load_per_topic_and_are_optional(label_dir, topic_names):
+    write_sentences(label_dir / SENTENCES_DIR / "a.csv",
+                    [["a-1", "authored", "Ministers met in Rome.", ""]])
+    assert load_labels(label_dir, seeds_dir=SEEDS).lexicons == []
+    write_lexicon(label_dir, f"{topic_names[1]}.csv",
+                  [["Jama'at Nusrat al-Islam wal-Muslimin", "JNIM;GSIM", "UN 1267 list"]])
+    loaded = load_labels(label_dir, seeds_dir=SEEDS)
+    [entry] = loaded.lexicons
+    assert entry.topic == topic_names[1] and entry.terms[1:] == ("JNIM", "GSIM")
+    assert entry.source == "UN 1267 list"
+
+
+@pytest.mark.parametrize("name, rows, line, column, fragment", [
+    ("counterterrorism.csv", [["Boko Haram", "", "x"], ["", "JAS", "x"]], 3, "entry",
+     "empty entry"),
+    ("counterterrorism.csv", [["Boko Haram", "", "x"], ["Jama'atu Ahlis Sunna", "boko haram",
+                                                        "x"]], 3, "aliases", "duplicate term"),
+    ("counterterrorism.csv", [["Islamic State", "IS;ISIS", "x"]], 2, "aliases", "too short"),
+    ("counterterrorism.csv", [["Islamic State", "ISIS;;ISIL", "x"]], 2, "aliases", "empty alias"),
+    ("not_a_topic.csv", [["Something", "", "x"]], 0, "", "unknown topic"),
+])
+def test_lexicon_faults_name_file_row_and_column(label_dir, name, rows, line, column, fragment):
+    write_sentences(label_dir / SENTENCES_DIR / "a.csv",
+                    [["a-1", "authored", "Ministers met in Rome.", ""]])
+    write_lexicon(label_dir, name, rows)
+    problems = problems_of(label_dir)
+    assert len(problems) == 1, problems
+    assert problems[0].file.endswith(f"lexicons/{name}")
+    assert (problems[0].row, problems[0].column) == (line, column)
+    assert fragment in problems[0].message
