@@ -1,8 +1,8 @@
 """Lexicon features: named groups, bodies, missions and agencies as evidence beside TF-IDF.
 
 A lexicon (`labels/lexicons/<topic>.csv`) lists entries with their aliases. Text and terms
-are tokenized exactly as the word vectorizer does, and every token n-gram that equals a term
-marks its entry. Each topic's lexicon is one feature column: `scale` x the number of
+are tokenized as the word vectorizer does (less a final possessive 's), and every token
+n-gram that equals a term marks its entry. Each topic's lexicon is one feature column: `scale` x the number of
 distinct entries of that lexicon the text names. The classifier learns how much a hit
 weighs for every topic, so a lexicon is evidence, never a rule.
 """
@@ -28,10 +28,15 @@ class LexiconEntry:
     source: str = ""
 
 
+def lexicon_tokens(text: str) -> list[str]:
+    """Word tokens as the word vectorizer sees them, a final possessive 's dropped ("ISWAP's")."""
+    return [t[:-2] if t.endswith("'s") and len(t) > 2 else t
+            for t in tokenize(normalize_text(text))]
+
+
 def term_keys(term: str) -> set[tuple[str, ...]]:
     """The token sequences a term matches: as written, and with its hyphens read as spaces."""
-    keys = {tuple(tokenize(normalize_text(term)))}
-    keys.add(tuple(tokenize(normalize_text(term.replace("-", " ")))))
+    keys = {tuple(lexicon_tokens(term)), tuple(lexicon_tokens(term.replace("-", " ")))}
     return {k for k in keys if k}
 
 
@@ -45,7 +50,8 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
 
     `lexicons` is a tuple of (topic, entry name, terms) as made by `entries_as_params`.
     Fitted attributes: `columns_` (lexicon topics, column order), `entries_` (topic column
-    and name of each entry), `table_` (token tuple -> entry indices), `max_len_`.
+    and name of each entry), `table_` (token tuple -> entry indices), `max_len_`,
+    `first_tokens_` (tokens that start some term).
     """
 
     def __init__(self, lexicons: tuple = (), scale: float = 1.0):
@@ -64,13 +70,16 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                         table[key].append(index)
         self.table_ = {k: tuple(v) for k, v in table.items()}
         self.max_len_ = max((len(k) for k in self.table_), default=0)
+        self.first_tokens_ = frozenset(k[0] for k in self.table_)
         return self
 
     def matches(self, text: str) -> list[int]:
         """Indices of the distinct entries a text names, in order of first appearance."""
-        tokens = tokenize(normalize_text(text))
+        tokens = lexicon_tokens(text)
         found: dict[int, None] = {}
-        for i in range(len(tokens)):
+        for i, token in enumerate(tokens):
+            if token not in self.first_tokens_:  # most tokens start no term: skip them fast
+                continue
             for length in range(1, min(self.max_len_, len(tokens) - i) + 1):
                 for index in self.table_.get(tuple(tokens[i:i + length]), ()):
                     found.setdefault(index, None)
