@@ -58,6 +58,99 @@ def in_process(tagger: Tagger, sentences: list[str]) -> dict:
             "one_sentence_us": round(per_call, 1)}
 
 
+PEER_SENTENCES = 20_000
+
+
+def _best_rate(call, n: int, rounds: int = 3) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        best = max(best, n / (time.perf_counter() - started))
+    return best
+
+
+def _per_call_us(call, texts: list[str], rounds: int = 3) -> float:
+    for text in texts[:50]:
+        call(text)
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for text in texts:
+            call(text)
+        best = min(best, (time.perf_counter() - started) / len(texts) * 1e6)
+    return best
+
+
+def train_fasttext(labels, folder: Path):
+    """fastText one-vs-all with subword n-grams (3-5) and word bigrams, on the same corpus."""
+    import fasttext
+
+    path = folder / "fasttext-train.txt"
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in labels.rows:
+            tags = " ".join(f"__label__{t}" for t in row.topics) or "__label__none"
+            handle.write(f"{tags} {' '.join(row.text.split())}\n")
+    return fasttext.train_supervised(str(path), loss="ova", minn=3, maxn=5, wordNgrams=2,
+                                     epoch=25, thread=1, verbose=0, seed=0)
+
+
+def peer_speed(tagger: Tagger, labels) -> dict:
+    """sectag beside fastText on the same sentences, one core, one run (ratios comparable).
+
+    Batch: one call over PEER_SENTENCES sentences. One sentence: per-call time over 500
+    sentences. The scikit-learn pipeline's own predict_proba (the slow reference the
+    compiled path equals) is measured too.
+    """
+    sentences = [r.text for r in labels.rows]
+    batch = (sentences * (PEER_SENTENCES // len(sentences) + 1))[:PEER_SENTENCES]
+    some = sentences[:500]
+    out = {"sentences": len(batch)}
+    tagger.predict(batch[:1000])
+    out["sectag_batch_per_s"] = round(_best_rate(
+        lambda: tagger.predict(batch, evidence=False), len(batch)))
+    out["sectag_batch_evidence_per_s"] = round(_best_rate(
+        lambda: tagger.predict(batch), len(batch)))
+    out["sectag_one_us"] = round(_per_call_us(
+        lambda t: tagger.predict([t], evidence=False), some), 1)
+    out["sectag_one_evidence_us"] = round(_per_call_us(lambda t: tagger.predict([t]), some), 1)
+    out["reference_batch_per_s"] = round(_best_rate(
+        lambda: tagger.pipeline.predict_proba(batch[:4000]), 4000, rounds=1))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            model = train_fasttext(labels, Path(folder))
+    except ImportError:
+        out["fasttext"] = "not installed (pip install -e '.[bench]')"
+        return out
+    clean = [" ".join(t.split()) for t in batch]  # fastText's predict refuses newlines
+    out["fasttext_batch_per_s"] = round(_best_rate(
+        lambda: model.predict(clean, k=-1, threshold=0.5), len(clean)))
+    out["fasttext_one_us"] = round(_per_call_us(
+        lambda t: model.predict(t, k=-1, threshold=0.5), clean[:500]), 1)
+    out["batch_ratio"] = round(out["sectag_batch_per_s"] / out["fasttext_batch_per_s"], 2)
+    out["one_ratio"] = round(out["sectag_one_us"] / out["fasttext_one_us"], 2)
+    return out
+
+
+def worker_startup(registry: Path) -> dict:
+    """A fresh process: imports, then model load plus featurizer tables, then a first call."""
+    code = ("import sys, time, json; sys.path.insert(0, %r)\n"
+            "t0 = time.perf_counter()\n"
+            "from model.registry import Registry\nfrom model.tagger import Tagger\n"
+            "t1 = time.perf_counter()\n"
+            "tagger = Tagger.from_registry(Registry(%r))\n"
+            "t2 = time.perf_counter()\n"
+            "tagger.predict(['Egypt will train Libyan police cadres.'])\n"
+            "t3 = time.perf_counter()\n"
+            "print(json.dumps({'imports_s': t1 - t0, 'load_and_tables_s': t2 - t1, "
+            "'first_call_s': t3 - t2}))\n" % (str(ROOT), str(registry)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    result = {k: round(v, 3) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    result["startup_s"] = round(result["load_and_tables_s"] + result["first_call_s"], 3)
+    return result
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -127,12 +220,14 @@ def service(registry: Path, sentences: list[str], article: str, workers: int,
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     results["server_floor"] = server_floor(workers, seconds, {"text": sentences[0]})
+    results["server_floor_c1"] = server_floor(workers, seconds, {"text": sentences[0]},
+                                              connections=1)
     results["app_request_us"] = app_request_us(registry, sentences[0])
     return results
 
 
-def server_floor(workers: int, seconds: int, body: dict) -> dict:
-    """wrk at concurrency 8 against a hello-world WSGI app under granian, same workers."""
+def server_floor(workers: int, seconds: int, body: dict, connections: int = 8) -> dict:
+    """wrk at concurrency `connections` (8 by default) against a hello-world WSGI app under granian, same workers."""
     port = _free_port()
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi",
                                "--http", "1", "--no-ws", "--workers", str(workers), "--port",
@@ -144,7 +239,7 @@ def server_floor(workers: int, seconds: int, body: dict) -> dict:
         while len(_worker_pids(server.pid)) < workers and time.time() < deadline:
             time.sleep(0.2)
         time.sleep(1)
-        return wrk(port, "/", body, 8, seconds)
+        return wrk(port, "/", body, connections, seconds)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -250,7 +345,48 @@ def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int)
     return out
 
 
+def peer_targets(results: dict) -> list[tuple[str, str, bool]]:
+    """Issue 14's targets: sectag beside fastText, start-up, the 1M-row batch, HTTP at c=1."""
+    peer, rows = results["peer"], []
+    if "fasttext_batch_per_s" in peer:
+        rows += [
+            ("batch without evidence >= 1.0x fastText (goal 2x)",
+             f"{peer['sectag_batch_per_s']:,} vs {peer['fasttext_batch_per_s']:,} sentences/s "
+             f"= {peer['batch_ratio']:.2f}x (pipeline.predict_proba: "
+             f"{peer['reference_batch_per_s']:,}/s)", peer["batch_ratio"] >= 1.0),
+            ("one sentence <= 1.5x fastText and <= 60 us",
+             f"{peer['sectag_one_us']} us vs {peer['fasttext_one_us']} us = "
+             f"{peer['one_ratio']:.2f}x",
+             peer["one_ratio"] <= 1.5 and peer["sectag_one_us"] <= 60)]
+    rows.append(("batch with evidence >= 12,000 sentences/s",
+                 f"{peer['sectag_batch_evidence_per_s']:,} sentences/s (one sentence with "
+                 f"evidence: {peer['sectag_one_evidence_us']} us)",
+                 peer["sectag_batch_evidence_per_s"] >= 12_000))
+    start = results["startup"]
+    rows.append(("worker start-up (model load + tables + first call) <= 2 s",
+                 f"{start['startup_s']:.2f} s (imports {start['imports_s']:.2f} s before it)",
+                 start["startup_s"] <= 2))
+    local = results.get("batch", {}).get("local", {})
+    if "seconds" in local and results["batch"]["rows"] >= 1_000_000:
+        rows.append(("1,000,000 sentences, `sectag batch` local, 2 cores <= 90 s",
+                     f"{local['seconds']} s", local["seconds"] <= 90))
+    svc = results.get("service")
+    if svc:
+        c1 = next(r for r in svc["predict_1"] if r["connections"] == 1)
+        rows.append(("one-sentence /v1/predict p50 at concurrency 1 (reported)",
+                     f"{c1['p50_ms']:.2f} ms (hello-world floor at c=1: "
+                     f"{svc['server_floor_c1']['p50_ms']:.2f} ms)", True))
+    return rows
+
+
 def targets(results: dict) -> list[tuple[str, str, bool]]:
+    rows = peer_targets(results)
+    if "service" not in results:
+        return rows
+    return rows + service_targets(results)
+
+
+def service_targets(results: dict) -> list[tuple[str, str, bool]]:
     ip = results["in_process"]
     svc = results["service"]
     c8 = next(r for r in svc["predict_1"] if r["connections"] == 8)
@@ -291,6 +427,21 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
 def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     lines = ["| target | measured | result |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {'PASS' if ok else 'FAIL'} |" for name, value, ok in rows]
+    peer = results["peer"]
+    lines += ["", "| in process, one core | batch sentences/s | one sentence us |",
+              "|---|---|---|",
+              f"| sectag, no evidence | {peer['sectag_batch_per_s']} | {peer['sectag_one_us']} |",
+              f"| sectag, with evidence | {peer['sectag_batch_evidence_per_s']} | "
+              f"{peer['sectag_one_evidence_us']} |",
+              f"| fastText (ova, subwords 3-5, bigrams) | {peer.get('fasttext_batch_per_s', '-')} "
+              f"| {peer.get('fasttext_one_us', '-')} |",
+              f"| scikit-learn pipeline.predict_proba (reference) | "
+              f"{peer['reference_batch_per_s']} | - |"]
+    batch = results.get("batch")
+    if "service" not in results:
+        if batch:
+            lines.append(f"\nbatch engines: {json.dumps(batch)}")
+        return "\n".join(lines) + "\n"
     lines += ["", "| load | connections | requests/s | sentences/s | p50 ms | p95 ms | p99 ms "
               "| errors |", "|---|---|---|---|---|---|---|---|"]
     svc = results["service"]
@@ -306,11 +457,13 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     lines.append(f"| server floor (hello-world WSGI app, granian, same workers) | 8 | "
                  f"{r['requests_per_s']} | - | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                  f"{r['errors']} |")
+    r = results["service"]["server_floor_c1"]
+    lines.append(f"| server floor (hello-world WSGI app) | 1 | {r['requests_per_s']} | - | "
+                 f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
     lines += ["", "| training corpus | seconds | peak MB |", "|---|---|---|"]
     for t in results["training"]:
         lines.append(f"| {t['factor']}x | {t.get('seconds', t.get('error'))} | "
                      f"{t.get('peak_memory_mb', '-')} |")
-    batch = results.get("batch")
     if batch:
         lines += ["", "| batch engine | rows | seconds | rows/s | peak MB (largest process) |",
                   "|---|---|---|---|---|"]
@@ -340,8 +493,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     parser.add_argument("--batch-rows", type=int, default=1_000_000,
                         help="rows for the batch engine benchmark (0 to skip)")
+    parser.add_argument("--peer-only", action="store_true",
+                        help="only sectag beside fastText, start-up and the batch engines")
     args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
+    if not args.peer_only and not shutil.which("wrk"):
         print("wrk is not installed (Debian package 'wrk'); `make bench` installs it",
               file=sys.stderr)
         return 2
@@ -352,13 +507,18 @@ def main(argv=None) -> int:
     article = " ".join(sentences[:30])
     assert len(split_sentences(article)) >= 25
     results = {"model_version": tagger.version}
-    print("in-process ...", file=sys.stderr)
-    results["in_process"] = in_process(tagger, sentences)
-    print("service under wrk ...", file=sys.stderr)
-    results["service"] = service(registry.root, sentences, article, args.workers, args.seconds)
-    print("training scale ...", file=sys.stderr)
-    results["training"] = training_scale(args.labels,
-                                         [int(f) for f in args.scale.split(",") if f])
+    print("sectag beside fastText ...", file=sys.stderr)
+    results["peer"] = peer_speed(tagger, labels)
+    results["startup"] = worker_startup(registry.root)
+    if not args.peer_only:
+        print("in-process ...", file=sys.stderr)
+        results["in_process"] = in_process(tagger, sentences)
+        print("service under wrk ...", file=sys.stderr)
+        results["service"] = service(registry.root, sentences, article, args.workers,
+                                     args.seconds)
+        print("training scale ...", file=sys.stderr)
+        results["training"] = training_scale(args.labels,
+                                             [int(f) for f in args.scale.split(",") if f])
     if args.batch_rows:
         print(f"batch engines on {args.batch_rows} rows ...", file=sys.stderr)
         results["batch"] = batch_engines(registry.root, sentences, args.batch_rows, args.workers)

@@ -33,6 +33,7 @@ def cmd_batch(args) -> int:
                                quiet=args.quiet)
         else:
             summary = run_local(job, Tagger.from_registry(registry, args.version),
+                                workers=max(args.workers, 1),
                                 resume=args.resume, force=args.force, quiet=args.quiet)
     except (ValueError, OSError) as exc:
         raise SectagError(f"batch failed: {exc}") from exc
@@ -61,5 +62,5 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--engine", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--workers", type=int, default=2, help="local Dask workers (default: 2)")
+    p.add_argument("--workers", type=int, default=2, help="processes (local engine) or local Dask workers (default: 2)")
     p.set_defaults(func=cmd_batch)

@@ -6,24 +6,18 @@ thresholds and evidence are computed in exactly one place.
 
 from __future__ import annotations
 
-import bisect
-import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .articles import carried
 from .errors import InputError
-from .features import normalize_text
-from .scoring import CompiledScorer
+from .evidence import EvidenceFinder, reference_evidence
+from .featurizer import Featurizer, FeatureRows
 from .segment import split_sentences
 
 EVIDENCE_TERMS = 5
-EVIDENCE_FEATURES = 20  # strongest features per topic that evidence is drawn from
-_EDGE_PUNCT = re.compile(r"^\W+|\W+$")
 
 
 @dataclass
@@ -38,42 +32,11 @@ class Prediction:
         return {"topics": self.topics, "scores": self.scores, "evidence": self.evidence}
 
 
-class _FeatureIndex:
-    """Maps the pipeline's feature columns back to the words of a sentence."""
-
-    def __init__(self, features):
-        self.offsets, self.blocks = [], []  # block: (analyzer kind, feature names)
-        offset = 0
-        for _, vectorizer in features.transformer_list:
-            names = vectorizer.get_feature_names_out()
-            self.offsets.append(offset)
-            self.blocks.append((getattr(vectorizer, "analyzer", "lexicon"), names))
-            offset += len(names)
-
-    def owners(self, column: int, padded: list[str], words: list[str]) -> list[str]:
-        """The sentence's words that produced this feature column."""
-        k = bisect.bisect_right(self.offsets, column) - 1
-        kind, names = self.blocks[k]
-        name = names[column - self.offsets[k]]
-        if kind == "lexicon":  # named by the entries it matched, see Tagger._evidence
-            return []
-        if kind == "char_wb":  # char_wb pads each whitespace-separated word with spaces
-            found = {w for p, w in zip(padded, words) if name in p}
-        else:
-            found = set(name.split(" "))
-        return sorted(w for w in found if w)
-
-
-def _is_term(word: str) -> bool:
-    """Words worth showing as evidence: not stop words, numbers or unknown pieces."""
-    return word not in ENGLISH_STOP_WORDS and word != "?" and not word.strip("0").isdigit() \
-        and word != "0"
-
-
 class Tagger:
     """A loaded model version: call `predict` for sentences and `tag_article` for articles."""
 
-    def __init__(self, pipeline, manifest: dict, *, evidence_terms: int = EVIDENCE_TERMS):
+    def __init__(self, pipeline, manifest: dict, *, evidence_terms: int = EVIDENCE_TERMS,
+                 artifact_sha256: str | None = None):
         self.pipeline = pipeline
         self.manifest = manifest
         self.version = manifest.get("version", "unversioned")
@@ -84,65 +47,57 @@ class Tagger:
         self.article_thresholds = np.asarray(getattr(clf, "article_thresholds_",
                                                      self.thresholds), dtype=float)
         self.article_support = int(getattr(clf, "article_support_", 1))
-        self._scorer = CompiledScorer(pipeline)
-        self._index = _FeatureIndex(pipeline.named_steps["features"])
+        # artifact_sha256 keys the featurizer's table cache: pass it only for that artifact
+        self.featurizer = Featurizer.load(pipeline, artifact_sha256=artifact_sha256)
         self.evidence_terms = evidence_terms
+        self._evidence_finder = EvidenceFinder(pipeline, self.featurizer.coef_t,
+                                               evidence_terms)
 
     @classmethod
     def from_registry(cls, registry, version: str | None = None) -> "Tagger":
-        pipeline, manifest = registry.load(version)
-        return cls(pipeline, manifest)
+        pipeline, manifest = registry.load(version)  # sha256-checked against the manifest
+        return cls(pipeline, manifest, artifact_sha256=manifest.get("artifact_sha256"))
 
-    def scores(self, texts: Sequence[str]):
-        """(per-text (columns, values) features, rows x topics probabilities)."""
+    def scores(self, texts: Sequence[str]) -> tuple[FeatureRows, np.ndarray]:
+        """(the batch's feature rows, rows x topics probabilities), one compiled pass."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is {type(text).__name__}, not a string",
                                  field=f"texts[{i}]")
-        rows = [self._scorer.features(text) for text in texts]
-        probs = np.zeros((len(rows), len(self.topics)))
-        for i, (columns, values) in enumerate(rows):
-            probs[i] = self._scorer.probabilities(columns, values)
-        return rows, probs
+        rows = self.featurizer.rows(texts)
+        return rows, self.featurizer.scores(rows)
 
     def predict(self, texts: Sequence[str], *, evidence: bool = True) -> list[Prediction]:
-        """One Prediction per text, in order."""
+        """One Prediction per text, in order; evidence only for the topics found."""
         rows, probs = self.scores(texts)
+        found_mask = (probs >= self.thresholds).tolist()
+        topics = self.topics
         out = []
-        for i, text in enumerate(texts):
-            found = np.flatnonzero(probs[i] >= self.thresholds).tolist()
-            pred = Prediction([self.topics[j] for j in found],
-                              dict(zip(self.topics, np.round(probs[i], 4).tolist())))
+        for i, (row_scores, found_row) in enumerate(zip(np.round(probs, 4).tolist(),
+                                                        found_mask)):
+            found = [j for j, hit in enumerate(found_row) if hit]
+            pred = Prediction([topics[j] for j in found], dict(zip(topics, row_scores)))
             if evidence and found:
-                pred.evidence = self._evidence(text, rows[i], found)
+                pred.evidence = self._evidence(texts[i], rows, i, found)
             out.append(pred)
         return out
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
         """The words that pushed the given topics' scores up, found or not."""
         rows, _ = self.scores([text])
-        return self._evidence(text, rows[0], [self.topics.index(t) for t in topics])
+        return self._evidence(text, rows, 0, [self.topics.index(t) for t in topics])
 
-    def _evidence(self, text: str, row, topic_indices: list[int]) -> dict[str, list[str]]:
+    def _evidence(self, text: str, rows: FeatureRows, i: int,
+                  topic_indices: list[int]) -> dict[str, list[str]]:
         """Per topic, the words owning the features that raised its score the most."""
-        columns, values = row
-        chunks = normalize_text(text).split()
-        padded = [f" {c} " for c in chunks]
-        words = [_EDGE_PUNCT.sub("", c) for c in chunks]
-        result = {}
-        for j in topic_indices:
-            contribution = values * self._scorer.coef_t[columns, j]
-            per_word: dict[str, float] = defaultdict(float)
-            for k in np.argsort(-contribution, kind="stable")[:EVIDENCE_FEATURES]:
-                if contribution[k] <= 0:
-                    break
-                owners = self._index.owners(int(columns[k]), padded, words)
-                for word in owners:
-                    per_word[word] += float(contribution[k]) / len(owners)
-            ranked = sorted(((w, v) for w, v in per_word.items() if _is_term(w)),
-                            key=lambda item: (-item[1], item[0]))
-            result[self.topics[j]] = [w for w, _ in ranked[:self.evidence_terms]]
-        return result
+        if rows.owners is not None:
+            by_index = self._evidence_finder.find(rows, i, topic_indices)
+        else:  # the pipeline scored these rows itself: take the plain route
+            columns, values = rows.row(i)
+            by_index = reference_evidence(self._evidence_finder.index,
+                                          self.featurizer.coef_t, text, rows.normalized[i],
+                                          columns, values, topic_indices, self.evidence_terms)
+        return {self.topics[j]: by_index[j] for j in topic_indices}
 
     def article_topics(self, scores: np.ndarray) -> list[str]:
         """An article's topics from its units' scores (rows: title and sentences)."""

@@ -15,9 +15,12 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import multiprocessing
 import os
 import shutil
 import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -214,8 +217,13 @@ def progress_bar(job: BatchJob, quiet: bool):
 
 
 def run_local(job: BatchJob, tagger: Tagger, *, resume: bool = False, force: bool = False,
-              quiet: bool = False) -> dict:
-    """Tag the whole input chunk by chunk; returns the summary counts."""
+              quiet: bool = False, workers: int = 1) -> dict:
+    """Tag the whole input chunk by chunk; returns the summary counts.
+
+    With `workers` > 1, chunks are tagged and written by that many forked processes (each
+    inherits the loaded tagger) while this one reads ahead; parts are numbered by chunk, so
+    the output is identical to a one-process run.
+    """
     done = prepare(job, tagger.version, f"rows:{job.chunk_size}", resume=resume, force=force)
     skip = sum(d["rows_in"] for d in done)
     items = iter_items(job)
@@ -223,21 +231,66 @@ def run_local(job: BatchJob, tagger: Tagger, *, resume: bool = False, force: boo
         pass
     bar = progress_bar(job, quiet)
     bar.update(skip)
-    index = len(done)
-    while True:
-        chunk = list(itertools.islice(items, job.chunk_size))
-        if not chunk and index > 0:
-            break
-        records, errors = tag_items(chunk, tagger, job.unit)
-        done.append(write_part(job.work_dir, index, records, errors, job, tagger.topics,
-                               len(chunk)))
-        bar.update(len(chunk))
-        index += 1
-        if not chunk:
-            break
+    chunks = _chunks(items, job.chunk_size, first=len(done))
+    if workers > 1:
+        done += _tag_in_processes(job, tagger, chunks, workers, bar)
+    else:
+        for index, chunk in chunks:
+            done.append(_tag_chunk(job, tagger, index, chunk))
+            bar.update(len(chunk))
     bar.close()
-    finalize(job, index)
+    finalize(job, len(done))
     return summarize(job, done, tagger.version, resumed_rows=skip)
+
+
+def _chunks(items: Iterator[Item], size: int, first: int) -> Iterator[tuple[int, list[Item]]]:
+    """(part index, rows) per chunk; an empty input still makes one (empty) part."""
+    for index in itertools.count(first):
+        chunk = list(itertools.islice(items, size))
+        if not chunk and index > 0:
+            return
+        yield index, chunk
+        if not chunk:
+            return
+
+
+def _tag_chunk(job: BatchJob, tagger: Tagger, index: int, chunk: list[Item]) -> dict:
+    records, errors = tag_items(chunk, tagger, job.unit)
+    return write_part(job.work_dir, index, records, errors, job, tagger.topics, len(chunk))
+
+
+_WORKER_TAGGER: Tagger | None = None  # set in forked batch workers only
+
+
+def _worker_init(tagger: Tagger) -> None:
+    global _WORKER_TAGGER
+    _WORKER_TAGGER = tagger
+
+
+def _worker_chunk(job: BatchJob, index: int, chunk: list[Item]) -> dict:
+    return _tag_chunk(job, _WORKER_TAGGER, index, chunk)
+
+
+def _tag_in_processes(job, tagger, chunks, workers: int, bar) -> list[dict]:
+    """Chunks tagged by `workers` forked processes; at most 2 per worker in flight (memory)."""
+    done, pending = [], deque()
+    context = multiprocessing.get_context("fork")  # children inherit the loaded model
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                             initargs=(tagger,)) as pool:
+        for index, chunk in chunks:
+            if len(pending) >= 2 * workers:
+                done.append(_collect(pending, bar))
+            pending.append((pool.submit(_worker_chunk, job, index, chunk), len(chunk)))
+        while pending:
+            done.append(_collect(pending, bar))
+    return done
+
+
+def _collect(pending: deque, bar) -> dict:
+    future, rows = pending.popleft()
+    result = future.result()
+    bar.update(rows)
+    return result
 
 
 def summarize(job: BatchJob, done: list[dict], version: str, resumed_rows: int = 0) -> dict:
