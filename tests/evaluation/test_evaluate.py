@@ -160,3 +160,26 @@ def test_cli_writes_files_with_progress(eval_registry, tiny_label_dir, tmp_path,
     assert "cross-validation fold 5/5" in captured.err
     assert "keywords / majority" in captured.out
     assert {p.name for p in out.iterdir()} >= {"report.html", "report.md", "metrics.json"}
+
+
+def test_article_tables_in_cv_and_on_a_test_file(report, eval_registry, tiny_labels, tmp_path):
+    articles = {r.article for r in tiny_labels.rows if r.article}
+    assert report["cv"]["articles"]["articles"] == len(articles)
+    path = tmp_path / "articles.csv"
+    seeds = [r for r in tiny_labels.rows if r.source not in ("authored", "review")]
+    write_sentences(path, [[r.id, r.source, r.text, ";".join(r.topics), r.source] for r in seeds],
+                    header=("id", "source", "text", "topics", "article"))
+    result = evaluate(tiny_labels, eval_registry, test_file=str(path))
+    block = result["test"]["articles"]
+    assert block["articles"] == len({r.source for r in seeds})
+    for topic in tiny_labels.topic_names:
+        truth = sum(any(topic in r.topics for r in seeds if r.source == a)
+                    for a in {r.source for r in seeds})
+        assert block["any_sentence"]["per_topic"][topic]["support"] == truth
+        # The rule only ever removes topics that "any sentence" found.
+        rule, loose = block["article_rule"]["per_topic"][topic], block["any_sentence"]["per_topic"][topic]
+        assert rule["recall"] <= loose["recall"]
+    write_report(result, tmp_path / "report")
+    markdown = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert f"## Articles: {path}" in markdown and "model, article rule" in markdown
+    assert "## Articles: labelled articles in the training data" in markdown
