@@ -17,6 +17,8 @@ def cmd_evaluate(args) -> int:
     out = args.out or Path("reports") / result["model_version"]
     write_report(result, out)
     rows = [("all rows", result["cv"]["all"]), ("seed rows", result["cv"]["seed"])]
+    if result["cv"].get("review"):
+        rows.append(("reviewed", result["cv"]["review"]))
     if result["test"]:
         rows.append(("test file", result["test"]))
     print(f"model {result['model_version']}: macro-F1 (model / keywords / majority)")

@@ -7,9 +7,9 @@ import sys
 
 from model.errors import SectagError
 
-from . import batch, evaluate, labels, models, predict, serve, train
+from . import batch, evaluate, labels, models, predict, review, serve, train
 
-COMMAND_GROUPS = (labels, train, models, predict, evaluate, batch, serve)
+COMMAND_GROUPS = (labels, train, models, predict, evaluate, batch, review, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .common import add_common
 
@@ -16,8 +17,10 @@ def cmd_serve(args) -> int:
     from service.server import serve
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    serve({"REGISTRY": str(args.registry)}, host=args.host, port=args.port,
-          workers=args.workers, threads=args.threads)
+    config = {"REGISTRY": str(args.registry)}
+    if args.review_db:
+        config["REVIEW_DB"] = str(args.review_db)
+    serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -29,4 +32,8 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
     p.add_argument("--threads", type=int, default=4,
                    help="request threads per worker (default: %(default)s)")
+    p.add_argument("--review-db", type=Path, default=None,
+                   help="the review store (default: $SECTAG_REVIEW_DB or "
+                        "reviews/reviews.sqlite3); reviewers' tokens come from "
+                        "SECTAG_REVIEW_TOKENS or SECTAG_REVIEW_TOKENS_FILE")
     p.set_defaults(func=cmd_serve)

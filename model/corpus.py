@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .labels import AUTHORED, LabelSet
+from .labels import AUTHORED, REVIEW, LabelSet
 
 
 def corpus_counts(labels: LabelSet) -> dict:
     Y = labels.indicator_matrix()
     per_row = Y.sum(axis=1)
-    seed_rows = sum(r.source != AUTHORED for r in labels.rows)
+    review_rows = sum(r.source == REVIEW for r in labels.rows)
+    seed_rows = sum(r.source not in (AUTHORED, REVIEW) for r in labels.rows)
     return {
         "rows": len(labels.rows),
         "seed_rows": seed_rows,
-        "authored_rows": len(labels.rows) - seed_rows,
+        "authored_rows": len(labels.rows) - seed_rows - review_rows,
+        "review_rows": review_rows,
         "no_topic_rows": int((per_row == 0).sum()),
         "multi_topic_rows": int((per_row >= 2).sum()),
         "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(labels.topic_names)},

@@ -3,10 +3,11 @@
     SectagError
     ├── LabelError            label files are invalid (carries every problem found)
     ├── InputError            a text or request value cannot be tagged
-    └── RegistryError         the model registry cannot do what was asked
-        ├── VersionNotFound   no such version, or no current version
-        ├── IntegrityError    an artifact does not match its manifest's sha256
-        └── IncompatibleModel the artifact was made with another scikit-learn
+    ├── RegistryError         the model registry cannot do what was asked
+    │   ├── VersionNotFound   no such version, or no current version
+    │   ├── IntegrityError    an artifact does not match its manifest's sha256
+    │   └── IncompatibleModel the artifact was made with another scikit-learn
+    └── StoreUnavailable      the review store cannot be written (read-only, disk full)
 """
 
 from __future__ import annotations
@@ -64,3 +65,7 @@ class IntegrityError(RegistryError):
 
 class IncompatibleModel(RegistryError):
     """The artifact was made by a library version this process cannot load."""
+
+
+class StoreUnavailable(SectagError):
+    """The review store cannot be opened or written (read-only, disk full); nothing was saved."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
@@ -73,8 +74,12 @@ def metrics():
 
 @bp.get("/openapi.json")
 def openapi():
-    return send_from_directory(Path(__file__).parent, "openapi.json",
-                               mimetype="application/json")
+    """The API description, with the serving model's topics as the Topic schema's enum."""
+    spec = json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
+    tagger = current_app.extensions["sectag"].get()
+    if tagger is not None:
+        spec["components"]["schemas"]["Topic"]["enum"] = list(tagger.topics)
+    return jsonify(spec)
 
 
 @bp.get("/")

@@ -9,12 +9,16 @@ import time
 from flask import Flask, g, request
 
 from model.registry import Registry
+from model.review.store import ReviewStore
 
+from . import auth
 from .api import bp
+from .body import DrainUnreadBody, drain_bound
 from .config import from_env
 from .errors import register_error_handlers
 from .metrics import Metrics
 from .model_state import ModelState
+from .review_api import review_bp
 
 access_log = logging.getLogger("sectag.access")
 
@@ -28,9 +32,13 @@ def create_app(config: dict | None = None) -> Flask:
     state.refresh()
     app.extensions["sectag"] = state
     app.extensions["sectag_metrics"] = Metrics()
+    app.extensions["sectag_review"] = ReviewStore(app.config["REVIEW_DB"])
+    auth.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(review_bp)
     register_error_handlers(app)
     _instrument(app)
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app, drain_bound(app.config["MAX_CONTENT_LENGTH"]))
     return app
 
 

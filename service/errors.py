@@ -7,7 +7,8 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from model.errors import InputError, RegistryError, SectagError, VersionNotFound
+from model.errors import (InputError, RegistryError, SectagError, StoreUnavailable,
+                          VersionNotFound)
 
 log = logging.getLogger("sectag.service")
 
@@ -15,9 +16,11 @@ log = logging.getLogger("sectag.service")
 class ApiError(Exception):
     """An error answer with an HTTP status, a stable code and the field at fault."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None):
@@ -33,7 +36,9 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 def register_error_handlers(app) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        response = error_response(exc.status, exc.code, exc.message, exc.field)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(InputError)
     def input_error(exc: InputError):
@@ -46,6 +51,11 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(RegistryError)
     def registry_error(exc: RegistryError):
         return error_response(503, "model_unavailable", str(exc))
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        log.error('{"event": "review_store_unavailable", "reason": %r}', str(exc))
+        return error_response(503, "store_unavailable", str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

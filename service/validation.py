@@ -6,6 +6,7 @@ import json
 import re
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import ApiError
 
@@ -21,6 +22,11 @@ def json_body(request: Request) -> dict:
                        f"Content-Type must be application/json, not "
                        f"{request.mimetype or 'missing'}")
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body is cut at the limit without an error: look past the cut.
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -92,3 +98,110 @@ def article(body: dict, *, max_chars: int) -> tuple[str, str | None]:
     if title is None or (isinstance(title, str) and not NON_BLANK.search(title)):
         return text, None
     return text, _text(title, "title", max_chars)
+
+
+def _storable(value: str, field: str) -> str:
+    """A text the store can keep as UTF-8 (JSON may carry unpaired surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError(400, "invalid_text", f"{field} holds an unpaired surrogate at "
+                       f"character {exc.start}", field=field) from exc
+    return value.strip() or value  # "\x1c" is not blank to the spec, but space to strip()
+
+
+def _optional_text(body: dict, key: str, field: str, limit: int) -> str | None:
+    value = body.get(key)
+    if value is None or (isinstance(value, str) and not NON_BLANK.search(value)):
+        return None
+    return _storable(_text(value, field, limit), field)
+
+
+def _topic_list(value, field: str, known: list[str]) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ApiError(400, "invalid_type", f"{field} must be an array of topic names, not "
+                       f"{_json_type(value)}", field=field)
+    topics: list[str] = []
+    for i, topic in enumerate(value):
+        if not isinstance(topic, str):
+            raise ApiError(400, "invalid_type", f"{field}[{i}] must be a string, not "
+                           f"{_json_type(topic)}", field=f"{field}[{i}]")
+        if topic not in known:
+            shown = topic if len(topic) <= 60 else topic[:60] + "…"
+            raise ApiError(400, "unknown_topic", f"{field}[{i}] {shown!r} is not a topic of "
+                           f"the serving model; topics: {', '.join(known)}",
+                           field=f"{field}[{i}]")
+        if topic not in topics:
+            topics.append(topic)
+    return tuple(topics)
+
+
+FEEDBACK_FIELDS = {"text", "topics", "source", "article_id"}
+MAX_SOURCE_CHARS = 2000
+MAX_ARTICLE_ID_CHARS = 200
+
+
+def _feedback_item(item, where: str, known: list[str], max_chars: int) -> dict:
+    prefix = f"{where}." if where else ""
+    if not isinstance(item, dict):
+        raise ApiError(400, "invalid_type", f"{where} must be an object, not "
+                       f"{_json_type(item)}", field=where)
+    for key in item:
+        if key not in FEEDBACK_FIELDS:
+            raise ApiError(400, "unknown_field", f"unknown field {key!r}; allowed: "
+                           f"{', '.join(sorted(FEEDBACK_FIELDS))}", field=prefix + key)
+    for key in ("text", "topics"):
+        if key not in item:
+            raise ApiError(400, "missing_field", f"field {prefix + key!r} is required",
+                           field=prefix + key)
+    return {"text": _storable(_text(item["text"], prefix + "text", max_chars), prefix + "text"),
+            "topics": _topic_list(item["topics"], prefix + "topics", known),
+            "source": _optional_text(item, "source", prefix + "source", MAX_SOURCE_CHARS),
+            "article_id": _optional_text(item, "article_id", prefix + "article_id",
+                                         MAX_ARTICLE_ID_CHARS)}
+
+
+def feedback_items(body: dict, *, known: list[str], max_items: int,
+                   max_chars: int) -> list[dict]:
+    """The corrections of a /v1/feedback body: {"items": [...]} or one item's fields."""
+    if "items" not in body:
+        return [_feedback_item(body, "", known, max_chars)]
+    _reject_unknown(body, {"items"})
+    items = body["items"]
+    if not isinstance(items, list):
+        raise ApiError(400, "invalid_type", f"items must be an array of objects, not "
+                       f"{_json_type(items)}", field="items")
+    if not items:
+        raise ApiError(400, "empty_list", "items is an empty list", field="items")
+    if len(items) > max_items:
+        raise ApiError(413, "too_many_items", f"items has {len(items)} entries; the limit is "
+                       f"{max_items} per request", field="items")
+    return [_feedback_item(item, f"items[{i}]", known, max_chars)
+            for i, item in enumerate(items)]
+
+
+def positive_int(value, field: str, *, limit: int, default: int | None = None,
+                 query: bool = False) -> int:
+    """An integer in 1..limit (absent: `default`); from a query string it is ASCII digits."""
+    if value is None and default is not None:
+        return default
+    if query and isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():  # JSON Schema: 3.0 is an integer
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, "invalid_type", f"{field} must be a positive integer",
+                       field=field)
+    if not 1 <= value <= limit:
+        raise ApiError(400, "out_of_range", f"{field} must be between 1 and {limit}, not "
+                       f"{value}", field=field)
+    return value
+
+
+def skip_id(body: dict) -> int:
+    """The queued item id of a /v1/review/skip body."""
+    _reject_unknown(body, {"id"})
+    if "id" not in body:
+        raise ApiError(400, "missing_field", "field 'id' (the queued item) is required",
+                       field="id")
+    return positive_int(body["id"], "id", limit=2**63 - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,19 @@ def live_server_factory():
     yield start
     for server in servers:
         server.stop()
+
+
+@contextmanager
+def tmpfs(path: Path, size: str = "4m"):
+    """A small tmpfs mounted at `path` (skips the test where mounting is not permitted)."""
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                             capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
@@ -18,15 +20,20 @@ from typing import IO, Iterable, Iterator
 FORMATS = ("csv", "jsonl", "parquet")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                ".parquet": "parquet", ".pq": "parquet"}
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
 class Columns:
-    """Which input columns hold the id and the text, and the longest text accepted."""
+    """Which input columns hold the id and the text, and the longest text accepted.
+
+    `source` optionally names a column (a title or URL) carried along as the row's source.
+    """
 
     id: str = "id"
     text: str = "text"
     max_chars: int = 100_000
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Item:
     id: str | None
     text: str | None = None
     reason: str | None = None
+    source: str | None = None
 
 
 def detect_format(path: str, explicit: str | None = None) -> str:
@@ -73,12 +81,14 @@ def check_row(line: int, record: dict, columns: Columns) -> Item:
     if len(text) > columns.max_chars:
         return Item(line, rid, reason=f"oversized text: {len(text)} characters, the limit "
                                        f"is {columns.max_chars}")
-    return Item(line, rid, text)
+    source = record.get(columns.source) if columns.source else None
+    return Item(line, rid, text, source=source if isinstance(source, str) and source.strip()
+                and not _has_undecodable(source) else None)
 
 
 def _has_undecodable(value: str) -> bool:
     """Bytes that were not UTF-8 survive decoding as lone surrogates (surrogateescape)."""
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return not value.isascii() and _UNDECODABLE.search(value) is not None
 
 
 def iter_jsonl(lines: Iterable[bytes], first_line: int, columns: Columns) -> Iterator[Item]:
@@ -113,7 +123,8 @@ def iter_csv(stream: IO[bytes], first_line: int, columns: Columns,
         except StopIteration:
             return
         start = line_of()
-        missing = [c for c in (columns.id, columns.text) if c not in header]
+        missing = [c for c in (columns.id, columns.text, columns.source)
+                   if c and c not in header]
         if missing:
             raise ValueError(f"the CSV header has no column {missing[0]!r} (header: "
                              f"{', '.join(header)}); choose one with --id-column/--text-column")
@@ -148,17 +159,17 @@ def iter_parquet_batches(path: str, columns: Columns, batch_size: int,
     with _open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
         names = parquet.schema_arrow.names
-        missing = [c for c in (columns.id, columns.text) if c not in names]
+        wanted = [c for c in (columns.id, columns.text, columns.source) if c]
+        missing = [c for c in wanted if c not in names]
         if missing:
             raise ValueError(f"the Parquet file has no column {missing[0]!r} (columns: "
                              f"{', '.join(names)})")
         row = first_row
         for batch in parquet.iter_batches(batch_size=batch_size, row_groups=row_groups,
-                                          columns=[columns.id, columns.text]):
-            ids = batch.column(0).to_pylist()
-            texts = batch.column(1).to_pylist()
-            for rid, text in zip(ids, texts):
-                yield check_row(row, {columns.id: rid, columns.text: text}, columns)
+                                          columns=list(dict.fromkeys(wanted))):
+            values = {name: batch.column(name).to_pylist() for name in dict.fromkeys(wanted)}
+            for record in zip(*(values[c] for c in wanted)):
+                yield check_row(row, dict(zip(wanted, record)), columns)
                 row += 1
 
 
@@ -178,8 +189,9 @@ def encode_part(records: list[dict], fmt: str, topics: list[str], unit: str,
                 header: bool) -> bytes:
     """One part of the output file in its format (CSV with a header only when asked)."""
     if fmt == "jsonl":
-        return b"".join(json.dumps(r, ensure_ascii=False).encode("utf-8", "surrogatepass")
-                        + b"\n" for r in records)
+        lines = _sentence_lines(records, topics) if unit == "sentence" else \
+            [json.dumps(r, ensure_ascii=False) for r in records]
+        return "".join(f"{line}\n" for line in lines).encode("utf-8", "surrogatepass")
     cols = output_columns(topics, unit)
     if fmt == "csv":
         buffer = io.StringIO()
@@ -192,6 +204,30 @@ def encode_part(records: list[dict], fmt: str, topics: list[str], unit: str,
                              for c in cols])
         return buffer.getvalue().encode("utf-8", "surrogatepass")
     return _parquet_bytes(records, cols, topics)
+
+
+def _sentence_lines(records: list[dict], topics: list[str]) -> list[str]:
+    """`json.dumps(record, ensure_ascii=False)` of sentence records, spelled out (faster);
+    a record of another shape or with a non-finite score goes through json.dumps."""
+    string = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
+    names = [f"score_{t}" for t in topics]
+    keys = [f"{string(n)}: " for n in names]
+    shape = ["id", "topics", *names, "model_version"]
+    lines = []
+    for r in records:
+        scores = [r.get(n) for n in names]
+        if not names or list(r) != shape or type(r["id"]) is not str or \
+                type(r["model_version"]) is not str or \
+                not all(type(v) is float and math.isfinite(v) for v in scores) or \
+                not all(type(t) is str for t in r["topics"]):
+            lines.append(json.dumps(r, ensure_ascii=False))
+            continue
+        lines.append("".join(
+            ['{"id": ', string(r["id"]), ', "topics": [',
+             ", ".join([string(t) for t in r["topics"]]), "], ",
+             ", ".join([k + float.__repr__(v) for k, v in zip(keys, scores)]),
+             ', "model_version": ', string(r["model_version"]), "}"]))
+    return lines
 
 
 def _parquet_bytes(records: list[dict], cols: list[str], topics: list[str]) -> bytes:

@@ -14,7 +14,7 @@ from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
 from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
                        out_of_fold_scores)
-from ..labels import AUTHORED, LabelSet, Row, Topic, read_labelled_file
+from ..labels import AUTHORED, REVIEW, LabelSet, Row, Topic, read_labelled_file
 from ..lexicon import entries_as_params
 from ..pipeline import build_pipeline
 from ..registry import Registry
@@ -103,7 +103,8 @@ def cross_validate(labels: LabelSet, manifest: dict,
         fold_of[test] = k
     kw_pred = cross_validated(KeywordBaseline(labels.topics), texts, Y, folds)
     maj_pred = cross_validated(MajorityBaseline(), texts, Y, folds)
-    seed = np.array([r.source not in (AUTHORED, "review") for r in labels.rows])
+    seed = np.array([r.source not in (AUTHORED, REVIEW) for r in labels.rows])
+    reviewed = np.array([r.source == REVIEW for r in labels.rows], dtype=bool)
     taggers = _fold_taggers(models, thresholds, topics, manifest)
     return {
         "folds": len(folds),
@@ -111,6 +112,10 @@ def cross_validate(labels: LabelSet, manifest: dict,
         "all": _metrics_block(Y, pred, scores, kw_pred, maj_pred, topics),
         "seed": _metrics_block(Y[seed], pred[seed], scores[seed], kw_pred[seed],
                                maj_pred[seed], topics),
+        # Rows exported from the review store, scored out of fold (held out by group).
+        "review": (_metrics_block(Y[reviewed], pred[reviewed], scores[reviewed],
+                                  kw_pred[reviewed], maj_pred[reviewed], topics)
+                   if reviewed.any() else None),
         "curves": _curves(Y, scores, topics),
         "cooccurrence": _cooccurrence(Y, pred),
         "articles": cross_validated_articles(labels.rows, Y, scores, kw_pred, folds,
@@ -183,6 +188,8 @@ def evaluate(labels: LabelSet, registry: Registry, *, version: str | None = None
         "topics": tagger.topics,
         "thresholds": dict(zip(tagger.topics, map(float, tagger.thresholds))),
         "grouping": GROUPING,
+        # Reviewed rows (source `review`) in the version's training data; None: not recorded.
+        "model_review_rows": tagger.manifest.get("counts", {}).get("review_rows"),
         "cv": cross_validate(labels, tagger.manifest, progress),
         "test": None,
         "comparison": None,

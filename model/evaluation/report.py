@@ -37,10 +37,23 @@ def overall_rows(block: dict) -> list[list[str]]:
             for s in SYSTEMS]
 
 
+def reviewed_line(report: dict) -> str:
+    """How many reviewed rows (source `review`) the model saw and the labels now hold."""
+    saw = report.get("model_review_rows")
+    block = report["cv"].get("review")
+    held = (f"the labels hold {block['rows']}, scored out of fold below" if block
+            else "the labels hold none")
+    return (f"reviewed rows (source review): the model saw "
+            f"{'an unrecorded number' if saw is None else saw}; {held}")
+
+
 def _sections(report: dict) -> list[tuple[str, dict]]:
     """(title, metrics block) for every set of rows the report covers."""
     out = [("All labelled rows (grouped cross-validation)", report["cv"]["all"]),
            ("Real seed sentences only (held out by article)", report["cv"]["seed"])]
+    if report["cv"].get("review"):
+        out.append(("Reviewed rows (source review, grouped CV: held out by group)",
+                    report["cv"]["review"]))
     if report.get("test"):
         out.append((f"External test file {report['test']['file']} (model not retrained)",
                     report["test"]))
@@ -121,6 +134,7 @@ def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
              f"- cross-validation: {report['cv']['folds']} folds over {report['cv']['groups']} "
              f"groups. {report['grouping']}.",
              "- thresholds: " + ", ".join(f"{t} {c:.2f}" for t, c in report["thresholds"].items()),
+             f"- {reviewed_line(report)}",
              ""]
     for title, block in _sections(report):
         parts += [f"## {title}", "", _md_table(OVERALL_HEADER, overall_rows(block)), "",
@@ -183,6 +197,7 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
                f"<p>Data sha256 <code>{report['data_sha256']}</code>; cross-validation "
                f"{report['cv']['folds']} folds over {report['cv']['groups']} groups. "
                f"{html.escape(report['grouping'])}.</p>",
+               f"<p>{html.escape(reviewed_line(report))}</p>",
                '<div class="figs">' + "".join(_img(png, name) for name, png in figures.items())
                + "</div>"]
     for title, block in _sections(report):

@@ -31,7 +31,7 @@ function renderTags(pred) {
   return tags;
 }
 
-function render(result) {
+function render(result, title) {
   document.getElementById("model-version").textContent = result.model_version;
   const topics = document.getElementById("article-topics");
   topics.replaceChildren();
@@ -51,9 +51,12 @@ function render(result) {
       title: `characters ${s.start}-${s.end}` }, s.text);
     item.appendChild(span);
     if (s.topics.length) item.appendChild(renderTags(s));
+    item.dataset.index = String(list.children.length);
     list.appendChild(item);
   });
   document.getElementById("result").hidden = false;
+  // review.js makes the topics editable when a reviewer token is set.
+  document.dispatchEvent(new CustomEvent("sectag:tagged", { detail: { result, title } }));
 }
 
 async function submit(event) {
@@ -71,7 +74,7 @@ async function submit(event) {
     });
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
-    render(body);
+    render(body, title.trim() || null);
     status.textContent = `${body.sentences.length} sentences tagged.`;
   } catch (err) {
     status.className = "error";

@@ -1,0 +1,70 @@
+"""The review-loop simulation: pool splits and both learning curves, shaped as promised."""
+
+from __future__ import annotations
+
+import json
+
+from cli.main import main as sectag
+from conftest import LABELS, SEEDS
+from model.labels import Row
+from model.review.simulate import render_table, split_pool, summary
+
+POOL = LABELS / "holdout" / "holdout.csv"
+
+
+def row(i: int, article: str = "") -> Row:
+    return Row(f"r{i}", "authored", f"text {i}", (), "pool.csv", i + 2,
+               (("article", article),) if article else ())
+
+
+def test_split_by_row_is_seeded_disjoint_and_halves_the_pool():
+    rows = [row(i) for i in range(11)]
+    cand, held = split_pool(rows, 3)
+    assert sorted([*cand, *held]) == list(range(11)) and len(cand) == 6
+    again, _ = split_pool(rows, 3)
+    assert again.tolist() == cand.tolist()
+    assert split_pool(rows, 4)[0].tolist() != cand.tolist()
+
+
+def test_split_keeps_articles_whole():
+    rows = [row(i, f"a{i // 3}") for i in range(12)]
+    for seed in range(5):
+        cand, held = split_pool(rows, seed)
+        assert {i // 3 for i in cand}.isdisjoint({i // 3 for i in held})
+        assert len(cand) == len(held) == 6
+
+
+def test_simulate_writes_both_curves_with_one_value_per_seed_and_budget(
+        tmp_path, tiny_label_dir, tiny_labels, tiny_trained, monkeypatch):
+    import model.review.simulate as simulation
+
+    # The starting model is the session's tiny model (trained on these labels already).
+    monkeypatch.setattr(simulation, "train", lambda labels, **kw: tiny_trained)
+    simulated = tmp_path / "sim"
+    assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
+                   str(SEEDS), "--pool", str(POOL), "--budget", "10,5", "--seeds", "2",
+                   "--jobs", "1", "--out", str(simulated)]) == 0
+    result = json.loads((simulated / "simulation.json").read_text())
+    assert result["budgets"] == [5, 10] and result["seeds"] == [0, 1]
+    assert result["pool_rows"] == 75 and len(result["start_macro_f1"]) == 2
+    for strategy in ("queue", "random"):
+        for budget in ("5", "10"):
+            values = result["curves"][strategy][budget]
+            assert len(values) == 2 and all(0 <= v <= 1 for v in values)
+            assert result["picked"][strategy][budget] == [int(budget)] * 2
+            assert all(0 <= c <= int(budget) for c in result["corrections"][strategy][budget])
+    assert [r["budget"] for r in summary(result)] == [5, 10]
+    table = render_table(result)
+    assert "queue" in table and "random" in table and len(table.splitlines()) == 4
+    assert (simulated / "simulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_budget_above_the_candidates_is_capped_and_said(tiny_labels, tiny_trained):
+    from model.labels import read_labelled_file
+    from model.review.simulate import simulate
+
+    pool = read_labelled_file(POOL, tiny_labels.topic_names)[:12]
+    result = simulate(tiny_labels, pool, [20], 1, n_jobs=1, start=tiny_trained)
+    assert result["capped"] == {"20": 6}
+    assert result["picked"]["random"]["20"] == [6]
+    assert "capped at 6 candidates" in render_table(result)

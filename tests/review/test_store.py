@@ -1,0 +1,182 @@
+"""The review store: answers replace per reviewer with history, the queue, durability, failures."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import tmpfs
+from model.errors import StoreUnavailable
+from model.review.store import Correction, QueueItem, ReviewStore
+
+
+@pytest.fixture
+def store(tmp_path) -> ReviewStore:
+    return ReviewStore(tmp_path / "reviews" / "reviews.sqlite3")
+
+
+def fix(text, *topics, **kw) -> Correction:
+    return Correction(text=text, topics=tuple(topics), **kw)
+
+
+def test_wal_full_sync_and_folder_created(store):
+    store.save("alice", [fix("A sentence.", "training")])
+    assert store.path.is_file()
+    conn = store._connect()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_save_keeps_provenance_and_round_trips(store):
+    ids = store.save("alice", [
+        fix("Egypt will train Libyan police.", "training", source="https://x.test/a",
+            article_id="a1", model_version="v3", model_topics=("migration",),
+            model_scores={"training": 0.2, "migration": 0.7}),
+        fix("Nothing here.")])
+    assert len(ids) == 2 and ids[0] != ids[1]
+    first, second = store.answers()
+    assert (first.text, first.topics, first.source, first.article_id) == (
+        "Egypt will train Libyan police.", ("training",), "https://x.test/a", "a1")
+    assert (first.model_version, first.model_topics, first.model_scores) == (
+        "v3", ("migration",), {"training": 0.2, "migration": 0.7})
+    assert first.reviewer == "alice" and first.id == ids[0] and first.answered_at.endswith("+00:00")
+    assert second.topics == () and second.model_scores is None
+
+
+def test_same_reviewer_replaces_own_answer_and_history_keeps_both(store):
+    (first,) = store.save("alice", [fix("The  embassy reopened.", "elections")])
+    (again,) = store.save("alice", [fix("The embassy   reopened. ", "embassy_reopening")])
+    assert again == first, "whitespace-normalised text: the same answer row"
+    answers = store.answers()
+    assert len(answers) == 1 and answers[0].topics == ("embassy_reopening",)
+    history = store.history("The embassy reopened.")
+    assert [h.topics for h in history] == [("elections",), ("embassy_reopening",)]
+    assert all(h.reviewer == "alice" and h.id == first for h in history)
+
+
+def test_other_reviewers_answers_are_never_touched(store):
+    store.save("alice", [fix("Shared sentence.", "training")])
+    store.save("bob", [fix("Shared sentence.", "migration")])
+    store.save("bob", [fix("Shared sentence.", "elections")])
+    by = {a.reviewer: a.topics for a in store.answers()}
+    assert by == {"alice": ("training",), "bob": ("elections",)}
+    assert len(store.history("Shared sentence.")) == 3
+
+
+def test_one_transaction_per_save(store):
+    store.save("alice", [fix("Kept.", "training")])
+    with pytest.raises(ValueError):
+        store.save("alice", [fix("Would be new.", "training"), fix("")])
+    assert [a.text for a in store.answers()] == ["Kept."]
+
+
+def test_concurrent_reviewers_in_threads_never_overwrite_each_other(store):
+    reviewers = [f"r{i}" for i in range(6)]
+    texts = [f"Sentence number {j}." for j in range(20)]
+
+    def work(name):
+        for text in texts:
+            store.save(name, [fix(text, "training"), fix(text + " Extra.", "migration")])
+        store.save(name, [fix(t, "elections") for t in texts[:5]])
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answers = store.answers()
+    assert len(answers) == len(reviewers) * len(texts) * 2
+    for r in reviewers:
+        mine = {a.text: a.topics for a in answers if a.reviewer == r}
+        assert all(mine[t] == ("elections",) for t in texts[:5])
+        assert all(mine[t] == ("training",) for t in texts[5:])
+
+
+def test_queue_order_dedupe_skip_and_answered_leave(store):
+    added = store.enqueue([QueueItem("Low.", priority=0.1), QueueItem("High.", priority=0.9,
+                                                                       reason="near threshold"),
+                           QueueItem("Mid.", priority=0.5, source="t", article_id="a")])
+    assert added == 3
+    assert store.enqueue([QueueItem(" High. "), QueueItem("New.", priority=0.0)]) == 1
+    items = store.next_items("alice", 10)
+    assert [i.text for i in items] == ["High.", "Mid.", "Low.", "New."]
+    assert items[0].reason == "near threshold" and items[1].article_id == "a"
+    assert store.remaining("alice") == 4
+    store.skip("alice", items[0].id)
+    store.save("alice", [fix("Mid.", "training")])
+    assert [i.text for i in store.next_items("alice", 10)] == ["Low.", "New."]
+    assert store.remaining("alice") == 2 and store.remaining("bob") == 4
+    assert [i.text for i in store.next_items("bob", 1)] == ["High."]
+    with pytest.raises(LookupError):
+        store.skip("alice", 12345)
+    with pytest.raises(LookupError):
+        store.skip("alice", 2**80)
+
+
+def test_texts_python_counts_as_space_are_kept_as_they_are(store):
+    store.save("alice", [fix("\x1c", "training"), fix(" \x1f ")])
+    assert [a.text for a in store.answers()] == ["\x1c", " \x1f "]
+    assert store.enqueue([QueueItem("\x85")]) == 1
+
+
+def test_a_new_store_object_sees_what_was_saved(store):
+    store.save("alice", [fix("Durable.", "training")])
+    store.close()
+    assert [a.text for a in ReviewStore(store.path).answers()] == ["Durable."]
+
+
+def test_full_disk_is_store_unavailable_and_keeps_what_was_stored(tmp_path):
+    path = tmp_path / "full.sqlite3"
+    ReviewStore(path).save("alice", [fix("Stored before.", "training")])
+    pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    full = ReviewStore(path, on_connect=lambda c: c.execute(f"PRAGMA max_page_count={pages}"))
+    with pytest.raises(StoreUnavailable, match="disk is full"):
+        full.save("alice", [fix(f"Long sentence {i} " + "x" * 3000, "training")
+                            for i in range(40)])
+    assert [a.text for a in ReviewStore(path).answers()] == ["Stored before."]
+
+
+def test_read_only_filesystem_is_store_unavailable(tmp_path):
+    with tmpfs(tmp_path / "ro") as root:
+        path = root / "reviews.sqlite3"
+        store = ReviewStore(path)
+        store.save("alice", [fix("Stored before.", "training")])
+        store.close()
+        subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
+        with pytest.raises(StoreUnavailable) as caught:
+            ReviewStore(path).save("alice", [fix("New.", "training")])
+        assert "cannot be written" in str(caught.value)
+        subprocess.run(["mount", "-o", "remount,rw", str(root)], check=True)
+        assert [a.text for a in ReviewStore(path).answers()] == ["Stored before."]
+
+
+def test_unopenable_folder_is_store_unavailable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailable, match="cannot be created"):
+        ReviewStore(blocker / "reviews.sqlite3").save("alice", [fix("x", "training")])
+
+
+texts = st.text(min_size=1, max_size=40).filter(lambda t: t.split())
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(saves=st.lists(st.tuples(st.sampled_from(["alice", "bob"]), texts,
+                                 st.lists(st.sampled_from(["a", "b", "c"]), max_size=3)),
+                      min_size=1, max_size=12))
+def test_current_answers_are_the_last_save_per_reviewer_and_text(tmp_path_factory, saves):
+    store = ReviewStore(tmp_path_factory.mktemp("h") / "s.sqlite3")
+    expected = {}
+    for reviewer, text, topics in saves:
+        store.save(reviewer, [fix(text, *topics)])
+        expected[(reviewer, " ".join(text.split()))] = tuple(topics)
+    got = {(a.reviewer, " ".join(a.text.split())): a.topics for a in store.answers()}
+    assert got == expected
+    total = sum(len(store.history(t)) for t in {" ".join(t.split()) for _, t, _ in saves})
+    assert total == len(saves)

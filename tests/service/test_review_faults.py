@@ -1,0 +1,145 @@
+"""A live granian server: corrections survive a killed worker; oversized bodies get the 413."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import httpx
+import pytest
+import requests
+
+from model.review.store import ReviewStore
+
+ALICE, BOB = "alice-live-token-0001", "bob-live-token-0002"
+
+
+@pytest.fixture
+def review_server(full_registry, live_server_factory, tmp_path, monkeypatch):
+    """A 2-worker server with two reviewers and its store in tmp_path."""
+    db = tmp_path / "reviews" / "reviews.sqlite3"
+    monkeypatch.setenv("SECTAG_REVIEW_TOKENS", f"alice:{ALICE},bob:{BOB}")
+    monkeypatch.setenv("SECTAG_REVIEW_DB", str(db))
+    server = live_server_factory(full_registry.root, workers=2).wait_ready(path="/readyz")
+    server.db = db
+    return server
+
+
+def post_feedback(port: int, token: str, text: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/feedback",
+        data=json.dumps({"text": text, "topics": ["training"], "source": "crash test"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_acknowledged_corrections_survive_sigkill_of_a_worker(review_server):
+    stop, acknowledged, failed = threading.Event(), [], []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        token, k = (ALICE, BOB)[n % 2], 0
+        while not stop.is_set():
+            text = f"Writer {n} sentence {k} about police training."
+            k += 1
+            try:
+                status = post_feedback(review_server.port, token, text)
+            except OSError as exc:  # the killed worker's connections: counted, not acknowledged
+                status = repr(exc)
+            with lock:
+                (acknowledged if status == 200 else failed).append((token, text, status))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    victim = review_server.workers()[0]
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(2.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acknowledged) > 50, "enough writes went through"
+    assert all(isinstance(s, str) or s == 503 for _, _, s in failed), failed[:5]
+    conn = sqlite3.connect(review_server.db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = {(a.reviewer, a.text) for a in ReviewStore(review_server.db).answers()}
+    names = {ALICE: "alice", BOB: "bob"}
+    lost = [(names[tok], text) for tok, text, _ in acknowledged
+            if (names[tok], text) not in stored]
+    assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged corrections lost"
+    assert len(stored) >= len(acknowledged)
+    assert victim not in review_server.workers()
+    assert post_feedback(review_server.port, ALICE, "After the kill.") == 200
+
+
+def test_concurrent_reviewers_on_both_workers_never_overwrite_each_other(review_server):
+    texts = [f"Shared sentence {i} on border cooperation." for i in range(15)]
+    topics = {ALICE: ["migration"], BOB: ["elections"]}
+    errors = []
+
+    def reviewer(token: str) -> None:
+        with requests.Session() as session:
+            for text in texts:
+                res = session.post(f"http://127.0.0.1:{review_server.port}/v1/feedback",
+                                   json={"text": text, "topics": topics[token]},
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=20)
+                if res.status_code != 200:
+                    errors.append(res.text)
+
+    threads = [threading.Thread(target=reviewer, args=(tok,)) for tok in (ALICE, BOB) * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    answers = ReviewStore(review_server.db).answers()
+    assert len(answers) == 2 * len(texts)
+    assert all(a.topics == (("migration",) if a.reviewer == "alice" else ("elections",))
+               for a in answers)
+    assert all(len(ReviewStore(review_server.db).history(t)) == 4 for t in texts)
+
+
+def _chunks(body: bytes, size: int = 65536):
+    for i in range(0, len(body), size):
+        yield body[i:i + size]
+
+
+@pytest.mark.parametrize("client", ["requests", "requests-chunked", "httpx", "urllib"])
+def test_bodies_over_the_limit_get_the_413_json_error(review_server, client):
+    url = f"http://127.0.0.1:{review_server.port}/v1/predict"
+    body = b'{"texts": ["' + b"x" * (12 * 1024 * 1024) + b'"]}'  # 3x the 4 MiB limit
+    headers = {"Content-Type": "application/json"}
+    for _ in range(3):
+        if client == "requests":
+            res = requests.post(url, data=body, headers=headers, timeout=60)
+            status, payload = res.status_code, res.json()
+        elif client == "requests-chunked":
+            res = requests.post(url, data=_chunks(body), headers=headers, timeout=60)
+            status, payload = res.status_code, res.json()
+        elif client == "httpx":
+            res = httpx.post(url, content=body, headers=headers, timeout=60)
+            status, payload = res.status_code, res.json()
+        else:
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers),
+                                       timeout=60)
+                status, payload = 200, {}
+            except urllib.error.HTTPError as exc:
+                status, payload = exc.code, json.loads(exc.read())
+        assert status == 413, payload
+        assert payload["error"]["code"] == "payload_too_large"
+    with requests.Session() as session:  # the connection stays usable after a drained 413
+        first = session.post(url, data=body, headers=headers, timeout=60)
+        second = session.post(url, json={"text": "Police training."}, timeout=60)
+        assert (first.status_code, second.status_code) == (413, 200)
