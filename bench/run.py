@@ -313,7 +313,8 @@ def training_scale(labels_dir: Path, factors: list[int]) -> list[dict]:
     return out
 
 
-def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int) -> dict:
+def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int,
+                  engines: tuple[str, ...] = ("local", "dask")) -> dict:
     """`sectag batch` on a generated file of `rows` sentences: local engine, then Dask."""
     work = Path(tempfile.mkdtemp(prefix="sectag-batch-bench-"))
     source = work / "input.jsonl"
@@ -322,7 +323,7 @@ def batch_engines(registry: Path, sentences: list[str], rows: int, workers: int)
             handle.write(json.dumps({"id": i, "text": sentences[i % len(sentences)]}) + "\n")
     out = {"rows": rows}
     sectag = str(ROOT / ".venv" / "bin" / "sectag")
-    for engine in ("local", "dask"):
+    for engine in engines:
         cmd = ["/usr/bin/time", "-f", "%M", sectag, "batch", str(source),
                str(work / f"out-{engine}.jsonl"), "--registry", str(registry), "--quiet",
                "--engine", engine]
@@ -427,6 +428,8 @@ def service_targets(results: dict) -> list[tuple[str, str, bool]]:
 def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     lines = ["| target | measured | result |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {'PASS' if ok else 'FAIL'} |" for name, value, ok in rows]
+    loads = ", ".join(f"{part} {load:.1f}" for part, load in results["load_average"].items())
+    lines += ["", f"1-minute load average before each part ({os.cpu_count()} cores): {loads}."]
     peer = results["peer"]
     lines += ["", "| in process, one core | batch sentences/s | one sentence us |",
               "|---|---|---|",
@@ -460,7 +463,8 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
     r = results["service"]["server_floor_c1"]
     lines.append(f"| server floor (hello-world WSGI app) | 1 | {r['requests_per_s']} | - | "
                  f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['errors']} |")
-    lines += ["", "| training corpus | seconds | peak MB |", "|---|---|---|"]
+    if results["training"]:
+        lines += ["", "| training corpus | seconds | peak MB |", "|---|---|---|"]
     for t in results["training"]:
         lines.append(f"| {t['factor']}x | {t.get('seconds', t.get('error'))} | "
                      f"{t.get('peak_memory_mb', '-')} |")
@@ -468,11 +472,15 @@ def markdown(results: dict, rows: list[tuple[str, str, bool]]) -> str:
         lines += ["", "| batch engine | rows | seconds | rows/s | peak MB (largest process) |",
                   "|---|---|---|---|---|"]
         for engine in ("local", "dask"):
-            r = batch.get(engine, {})
+            if engine not in batch:
+                continue
+            r = batch[engine]
             lines.append(f"| {engine} | {batch['rows']} | {r.get('seconds', r.get('error'))} | "
                          f"{r.get('rows_per_s', '-')} | {r.get('peak_memory_mb', '-')} |")
-        lines.append(f"\nDask/local throughput ratio: {batch.get('dask_to_local_throughput')}; "
-                     f"identical output: {batch.get('identical_output')}.")
+        if "dask" in batch:
+            lines.append(f"\nDask/local throughput ratio: "
+                         f"{batch.get('dask_to_local_throughput')}; identical output: "
+                         f"{batch.get('identical_output')}.")
     ip = results["in_process"]
     lines += ["", f"In-process: {ip['batch256_sentences_per_s']} sentences/s (batch 256), "
               f"{ip['one_sentence_us']} us per one-sentence call. Service/in-process batch-256 "
@@ -495,6 +503,8 @@ def main(argv=None) -> int:
                         help="rows for the batch engine benchmark (0 to skip)")
     parser.add_argument("--peer-only", action="store_true",
                         help="only sectag beside fastText, start-up and the batch engines")
+    parser.add_argument("--only", choices=["all", "speed"], default="all",
+                        help="speed: issue 14's targets only (no training scale, no Dask)")
     args = parser.parse_args(argv)
     if not args.peer_only and not shutil.which("wrk"):
         print("wrk is not installed (Debian package 'wrk'); `make bench` installs it",
@@ -507,21 +517,29 @@ def main(argv=None) -> int:
     article = " ".join(sentences[:30])
     assert len(split_sentences(article)) >= 25
     results = {"model_version": tagger.version}
+    results["load_average"] = {}  # 1-minute load before each part: > cores means contention
     print("sectag beside fastText ...", file=sys.stderr)
+    results["load_average"]["peer"] = os.getloadavg()[0]
     results["peer"] = peer_speed(tagger, labels)
     results["startup"] = worker_startup(registry.root)
     if not args.peer_only:
         print("in-process ...", file=sys.stderr)
         results["in_process"] = in_process(tagger, sentences)
         print("service under wrk ...", file=sys.stderr)
+        results["load_average"]["service"] = os.getloadavg()[0]
         results["service"] = service(registry.root, sentences, article, args.workers,
                                      args.seconds)
-        print("training scale ...", file=sys.stderr)
-        results["training"] = training_scale(args.labels,
-                                             [int(f) for f in args.scale.split(",") if f])
+        results["training"] = []
+        if args.only == "all":
+            print("training scale ...", file=sys.stderr)
+            results["training"] = training_scale(args.labels,
+                                                 [int(f) for f in args.scale.split(",") if f])
     if args.batch_rows:
         print(f"batch engines on {args.batch_rows} rows ...", file=sys.stderr)
-        results["batch"] = batch_engines(registry.root, sentences, args.batch_rows, args.workers)
+        results["load_average"]["batch"] = os.getloadavg()[0]
+        engines = ("local",) if args.only == "speed" else ("local", "dask")
+        results["batch"] = batch_engines(registry.root, sentences, args.batch_rows, args.workers,
+                                         engines)
     artifact = registry.version_dir(tagger.version) / "model.joblib"
     results["artifact_mb"] = round(artifact.stat().st_size / 1e6, 3)
     rows = targets(results)

@@ -2,7 +2,8 @@
 
 `EvidenceFinder` works from the feature rows the featurizer already made (each char
 n-gram's owner chunk and each text's matched lexicon entries come with them), so a text is
-never featurized twice. `reference_evidence` is the plain implementation it must equal
+never featurized twice, and finds a whole batch's evidence in one numba call
+(`evidence_kernels`). `reference_evidence` is the plain implementation it must equal
 (tests compare them): for each of a topic's strongest positive features, find the words
 of the text that produced it and share the feature's contribution among them.
 """
@@ -12,9 +13,13 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from typing import Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from . import evidence_kernels as EK
+from .featurizer import _table_size, _token_hashes, _token_slots, code_points
 
 EVIDENCE_FEATURES = 20  # strongest features per topic that evidence is drawn from
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
@@ -91,9 +96,14 @@ def reference_evidence(index: FeatureIndex, coef_t: np.ndarray, text: str, norma
 
 
 class EvidenceFinder:
-    """Evidence from a batch's feature rows, equal to `reference_evidence`, without re-featurizing."""
+    """Evidence from a batch's feature rows, equal to `reference_evidence`, without re-featurizing.
 
-    def __init__(self, pipeline, coef_t: np.ndarray, terms: int):
+    With the featurizer's character classes, a whole batch's evidence is one compiled call
+    (`find_many`); its integer tables are built here, once per loaded model.
+    """
+
+    def __init__(self, pipeline, coef_t: np.ndarray, terms: int, *,
+                 classes: np.ndarray | None = None):
         self.index = FeatureIndex(pipeline.named_steps["features"])
         self.coef_t = coef_t
         self.terms = terms
@@ -105,41 +115,85 @@ class EvidenceFinder:
         self.char_start = self.index.offsets[kinds.index("char_wb")]
         self.lex_start = (self.index.offsets[kinds.index("lexicon")] if "lexicon" in kinds
                           else self.coef_t.shape[0])
+        self.char_names = list(self.index.blocks[kinds.index("char_wb")][1])
+        self.classes = classes
+        self.known: list[str] = []
+        self._tables = self._build_tables() if classes is not None else None
+
+    def _build_tables(self) -> tuple:
+        """Integer tables for the kernel: the known strings (vocabulary tokens, lexicon entry
+        names, stop words) with their hash slots and is_term, word and lexicon owners, and
+        the char n-grams' spellings."""
+        known: dict[str, int] = {}
+        word_ids = [[known.setdefault(w, len(known)) for w in owners]
+                    for owners in self.word_owners]
+        entry_name = [known.setdefault(name, len(known)) if name else -1
+                      for _, name in self.entries]
+        for word in sorted(ENGLISH_STOP_WORDS) + ["?", "0"]:
+            known.setdefault(word, len(known))
+        self.known = list(known)
+        known_cp, known_off = _spelled(self.known)
+        known_hash = _token_hashes(known_cp, known_off)
+        known_slots = _token_slots(known_hash, _table_size(len(self.known)))
+        known_term = np.asarray([is_term(w) for w in self.known], np.int8)
+        word_owner_ptr = np.zeros(len(word_ids) + 1, np.int64)
+        word_owner_ptr[1:] = np.cumsum([len(ids) for ids in word_ids])
+        word_owner_ids = np.asarray([i for ids in word_ids for i in ids] or [0], np.int64)
+        char_name_cp, char_name_off = _spelled(self.char_names)
+        entry_col = np.asarray([col for col, _ in self.entries] or [-1], np.int64)
+        return (known_slots, known_hash, known_cp, known_off, known_term, word_owner_ptr,
+                word_owner_ids, self.char_start, self.lex_start, char_name_cp, char_name_off,
+                entry_col, np.asarray(entry_name or [-1], np.int64))
 
     def find(self, rows, i: int, topic_indices: list[int]) -> dict[int, list[str]]:
         """Per topic index, the evidence words of text i of `rows` (a FeatureRows)."""
-        a, b = rows.indptr[i], rows.indptr[i + 1]
-        columns, values, chunk_of = rows.indices[a:b], rows.data[a:b], rows.owners[a:b]
-        contributions = values[:, None] * self.coef_t[columns][:, topic_indices]
-        chunks = None
-        result = {}
-        for t, j in enumerate(topic_indices):
-            contribution = contributions[:, t]
-            positive = np.flatnonzero(contribution > 0)
-            top = positive[np.argsort(-contribution[positive], kind="stable")][:EVIDENCE_FEATURES]
-            per_word: dict[str, float] = {}
-            for k, share in zip(top.tolist(), contribution[top].tolist()):
-                column = int(columns[k])
-                if column < self.char_start:
-                    owners = self.word_owners[column]
-                elif column < self.lex_start:
-                    if chunks is None:
-                        chunks = chunk_words(rows.normalized[i])
-                    owners = self._char_owners(column, int(chunk_of[k]), *chunks)
-                else:
-                    owners = self._entry_names(rows, i, column - self.lex_start)
-                for word in owners:
-                    per_word[word] = per_word.get(word, 0.0) + share / len(owners)
-            result[j] = rank(per_word, self.terms)
-        return result
+        return self.find_many(rows, [(i, topic_indices)])[0]
 
-    def _char_owners(self, column, chunk, padded, words):
-        if chunk >= 0:  # made by one chunk only
-            return [words[chunk]] if words[chunk] else []
-        name = self.index.block(column)[1]
-        return sorted({w for p, w in zip(padded, words) if name in p and w})
+    def find_many(self, rows, wanted: list[tuple[int, list[int]]],
+                  texts: Sequence[str] | None = None) -> list[dict[int, list[str]]]:
+        """Per (text i, topic indices) of `rows`, its evidence like `find`, in one call.
+
+        `texts` (the texts as given) serve only the plain route, when the pipeline itself
+        made the rows.
+        """
+        if not wanted:
+            return []
+        if self._tables is None or rows.owners is None:  # the plain route
+            texts = rows.normalized if texts is None else texts
+            return [self._reference(rows, i, topics, texts[i]) for i, topics in wanted]
+        pair_text = np.asarray([i for i, topics in wanted for _ in topics], np.int64)
+        pair_topic = np.asarray([j for _, topics in wanted for j in topics], np.int64)
+        ptr, start, end = EK.evidence_words(
+            rows.cp, rows.offsets, rows.indptr, rows.indices, rows.data, rows.owners,
+            rows.matched_ptr, rows.matched, self.coef_t, pair_text, pair_topic, self.classes,
+            *self._tables, EVIDENCE_FEATURES, self.terms)
+        joined, known = "".join(rows.normalized), self.known
+        ptr, start, end = ptr.tolist(), start.tolist(), end.tolist()
+        words = [known[a] if b < 0 else joined[a:b] for a, b in zip(start, end)]
+        out, p = [], 0
+        for _, topics in wanted:
+            found = {}
+            for j in topics:
+                found[j] = words[ptr[p]:ptr[p + 1]]
+                p += 1
+            out.append(found)
+        return out
+
+    def _reference(self, rows, i: int, topic_indices: list[int],
+                   text: str) -> dict[int, list[str]]:
+        columns, values = rows.row(i)
+        return reference_evidence(self.index, self.coef_t, text, rows.normalized[i], columns,
+                                  values, topic_indices, self.terms)
 
     def _entry_names(self, rows, i, lexicon_column):
         matched = rows.matched[rows.matched_ptr[i]:rows.matched_ptr[i + 1]].tolist()
         return sorted({self.entries[e][1] for e in matched
                        if self.entries[e][0] == lexicon_column and self.entries[e][1]})
+
+
+def _spelled(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(code points of the strings one after another, offsets), for the kernels."""
+    cp = code_points("".join(strings)) if any(strings) else np.zeros(1, np.uint32)
+    offsets = np.zeros(len(strings) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in strings])
+    return cp.astype(np.int32), offsets

@@ -13,10 +13,10 @@ analyzer, stop words, l2 norm) is scored by the pipeline itself: slower, never d
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
-import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import featurizer_kernels as K
-from .classifier import _sigmoid
 from .features import TOKEN_PATTERN, normalize_text
 
 TABLES_FORMAT = 2  # bump when build_tables changes what it stores
@@ -50,6 +49,8 @@ class FeatureRows:
     owners: np.ndarray | None = None  # per entry: the chunk that made a char n-gram, -2 several
     matched_ptr: np.ndarray | None = None  # CSR of each text's matched lexicon entries
     matched: np.ndarray | None = None
+    cp: np.ndarray | None = None  # the normalised texts' code points, text i from offsets[i]
+    offsets: np.ndarray | None = None
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of text i, in the analyzers' first-appearance order."""
@@ -62,12 +63,14 @@ class FeatureRows:
 
 
 def character_classes() -> np.ndarray:
-    """Per code point: bit WORD when `\\w` matches it, bit SPACE when str.split() splits on it."""
+    """Per code point: bit WORD when `\\w` matches it, SPACE when str.split() splits on it,
+    DIGIT when str.isdigit()."""
     chars = [chr(c) for c in range(_MAX_CODE_POINT)]
     word = np.fromiter((c.isalnum() for c in chars), dtype=bool, count=_MAX_CODE_POINT)
     space = np.fromiter((c.isspace() for c in chars), dtype=bool, count=_MAX_CODE_POINT)
+    digit = np.fromiter((c.isdigit() for c in chars), dtype=bool, count=_MAX_CODE_POINT)
     word[ord("_")] = True
-    return (word * K.WORD + space * K.SPACE).astype(np.uint8)
+    return (word * K.WORD + space * K.SPACE + digit * K.DIGIT).astype(np.uint8)
 
 
 def code_points(text: str) -> np.ndarray:
@@ -309,8 +312,8 @@ def _cached(name: str, build, needed: tuple = ()) -> dict[str, np.ndarray]:
 
 def _classes() -> np.ndarray:
     version = hashlib.sha256(unicodedata.unidata_version.encode()).hexdigest()[:12]
-    return _cached(f"char-classes-{version}.npz", lambda: {"classes": character_classes()})[
-        "classes"]
+    arrays = _cached(f"char-classes-v2-{version}.npz", lambda: {"classes": character_classes()})
+    return arrays["classes"]
 
 
 class Featurizer:
@@ -327,11 +330,8 @@ class Featurizer:
         self.n_features = self.coef_t.shape[0]
         self.tables = tables
         self.compiled = tables is not None
-        self._classes = _classes() if self.compiled else None
+        self.classes = _classes() if self.compiled else None  # see character_classes
         self._packed = pack_tables(tables) if self.compiled else None
-        self._scratch = threading.local()
-        self._stamp = 0
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, pipeline, *, artifact_sha256: str | None = None) -> "Featurizer":
@@ -348,15 +348,6 @@ class Featurizer:
             tables = None
         return cls(pipeline, tables)
 
-    def _scratch_arrays(self):
-        local = self._scratch
-        if not hasattr(local, "seen"):
-            n_entries = max(len(self.tables["entry_cols"]), 1)
-            local.seen = np.full(self.n_features, -1, np.int64)
-            local.seen_at = np.zeros(self.n_features, np.int64)
-            local.entry_seen = np.full(n_entries, -1, np.int64)
-        return local
-
     def rows(self, texts: Sequence[str]) -> FeatureRows:
         """The feature rows of `texts`, equal to the pipeline's `features` step output."""
         normalized = [normalize_text(t) for t in texts]
@@ -366,22 +357,22 @@ class Featurizer:
             return FeatureRows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
                                normalized, self.n_features)
         cp = code_points("".join(normalized))
-        offsets = np.zeros(len(texts) + 1, np.int64)
-        offsets[1:] = np.cumsum([len(t) for t in normalized])
-        with self._lock:
-            stamp, self._stamp = self._stamp, self._stamp + len(texts)
-        s = self._scratch_arrays()
+        offsets = np.fromiter(itertools.accumulate(map(len, normalized), initial=0), np.int64,
+                              count=len(normalized) + 1)
         indptr, indices, raw, data, overflow, owners, matched_ptr, matched = K.count_features(
-            cp, offsets, self._classes, *self._packed, s.seen, s.seen_at, stamp, s.entry_seen)
+            cp, offsets, self.classes, *self._packed)
         if overflow:  # a feature counted beyond the log table: numpy's own arithmetic
             data = tfidf(raw, indices, self.tables)
         return FeatureRows(indptr, indices, data, normalized, self.n_features, owners,
-                           matched_ptr, matched)
+                           matched_ptr, matched, cp, offsets)
 
     def scores(self, rows: FeatureRows) -> np.ndarray:
         """Rows x topics probabilities: one sparse-dense product, then the sigmoid."""
-        z = K.linear_scores(rows.indptr, rows.indices, rows.data, self.coef_t, self.intercept)
-        return _sigmoid(z)
+        z = K.sigmoid_exponents(rows.indptr, rows.indices, rows.data, self.coef_t,
+                                self.intercept)
+        np.exp(z, out=z)  # the rest of _sigmoid's arithmetic, in place: 1 / (1 + exp(-z'))
+        z += 1.0
+        return np.divide(1.0, z, out=z)
 
 
 def tfidf(raw: np.ndarray, indices: np.ndarray, tables: dict) -> np.ndarray:

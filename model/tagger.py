@@ -6,6 +6,8 @@ thresholds and evidence are computed in exactly one place.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -13,14 +15,14 @@ import numpy as np
 
 from .articles import carried
 from .errors import InputError
-from .evidence import EvidenceFinder, reference_evidence
+from .evidence import EvidenceFinder
 from .featurizer import Featurizer, FeatureRows
 from .segment import split_sentences
 
 EVIDENCE_TERMS = 5
 
 
-@dataclass
+@dataclass(slots=True)
 class Prediction:
     """Topics found in one text, every topic's score, and the words behind each topic found."""
 
@@ -30,6 +32,25 @@ class Prediction:
 
     def to_dict(self) -> dict:
         return {"topics": self.topics, "scores": self.scores, "evidence": self.evidence}
+
+
+@contextmanager
+def collections_paused():
+    """No cyclic garbage collection while a batch's results are built.
+
+    The results are many small acyclic objects; each full collection they would trigger
+    walks every object of the imported libraries (scikit-learn, numba, scipy), which cost
+    more than the featurizing. Only a caller that found collection enabled enables it again
+    (nested and concurrent uses are safe).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class Tagger:
@@ -51,7 +72,8 @@ class Tagger:
         self.featurizer = Featurizer.load(pipeline, artifact_sha256=artifact_sha256)
         self.evidence_terms = evidence_terms
         self._evidence_finder = EvidenceFinder(pipeline, self.featurizer.coef_t,
-                                               evidence_terms)
+                                               evidence_terms,
+                                               classes=self.featurizer.classes)
 
     @classmethod
     def from_registry(cls, registry, version: str | None = None) -> "Tagger":
@@ -67,37 +89,35 @@ class Tagger:
         rows = self.featurizer.rows(texts)
         return rows, self.featurizer.scores(rows)
 
+    def decide(self, texts: Sequence[str]) -> tuple[FeatureRows, list[list[int]],
+                                                    list[list[float]]]:
+        """(feature rows, per text the indices of the topics found, per text every topic's
+        score rounded to 4 places): what predictions and batch output rows are made of."""
+        rows, probs = self.scores(texts)
+        found = [[j for j, hit in enumerate(row) if hit]
+                 for row in (probs >= self.thresholds).tolist()]
+        return rows, found, probs.round(4).tolist()
+
     def predict(self, texts: Sequence[str], *, evidence: bool = True) -> list[Prediction]:
         """One Prediction per text, in order; evidence only for the topics found."""
-        rows, probs = self.scores(texts)
-        found_mask = (probs >= self.thresholds).tolist()
-        topics = self.topics
-        out = []
-        for i, (row_scores, found_row) in enumerate(zip(np.round(probs, 4).tolist(),
-                                                        found_mask)):
-            found = [j for j, hit in enumerate(found_row) if hit]
-            pred = Prediction([topics[j] for j in found], dict(zip(topics, row_scores)))
-            if evidence and found:
-                pred.evidence = self._evidence(texts[i], rows, i, found)
-            out.append(pred)
+        with collections_paused():
+            rows, found, scores = self.decide(texts)
+            topics = self.topics
+            out = [Prediction([topics[j] for j in hits], dict(zip(topics, row_scores)))
+                   for hits, row_scores in zip(found, scores)]
+            if evidence:
+                wanted = [(i, hits) for i, hits in enumerate(found) if hits]
+                for (i, hits), words in zip(wanted, self._evidence_finder.find_many(
+                        rows, wanted, texts)):
+                    out[i].evidence = {topics[j]: words[j] for j in hits}
         return out
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
         """The words that pushed the given topics' scores up, found or not."""
         rows, _ = self.scores([text])
-        return self._evidence(text, rows, 0, [self.topics.index(t) for t in topics])
-
-    def _evidence(self, text: str, rows: FeatureRows, i: int,
-                  topic_indices: list[int]) -> dict[str, list[str]]:
-        """Per topic, the words owning the features that raised its score the most."""
-        if rows.owners is not None:
-            by_index = self._evidence_finder.find(rows, i, topic_indices)
-        else:  # the pipeline scored these rows itself: take the plain route
-            columns, values = rows.row(i)
-            by_index = reference_evidence(self._evidence_finder.index,
-                                          self.featurizer.coef_t, text, rows.normalized[i],
-                                          columns, values, topic_indices, self.evidence_terms)
-        return {self.topics[j]: by_index[j] for j in topic_indices}
+        wanted = [self.topics.index(t) for t in topics]
+        by_index = self._evidence_finder.find_many(rows, [(0, wanted)], [text])[0]
+        return {self.topics[j]: by_index[j] for j in wanted}
 
     def article_topics(self, scores: np.ndarray) -> list[str]:
         """An article's topics from its units' scores (rows: title and sentences)."""

@@ -13,6 +13,7 @@ characters each, plus their results, whatever the input size.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import json
 import multiprocessing
@@ -28,7 +29,7 @@ from typing import Iterator
 from . import formats
 from .formats import Columns, Item
 from ..errors import InputError
-from ..tagger import Tagger
+from ..tagger import Tagger, collections_paused
 
 DONE = ".done"
 
@@ -67,9 +68,15 @@ def tag_items(items: list[Item], tagger: Tagger, unit: str) -> tuple[list[dict],
     errors = [i for i in items if i.reason is not None]
     records = []
     if unit == "sentence":
-        predictions = tagger.predict([i.text for i in good], evidence=False)
-        for item, pred in zip(good, predictions):
-            records.append(_record(item.id, pred.topics, pred.scores, tagger))
+        with collections_paused():
+            _, found, scores = tagger.decide([i.text for i in good])
+            topics, version = tagger.topics, tagger.version
+            names = [f"score_{t}" for t in topics]
+            for item, hits, row in zip(good, found, scores):
+                record = {"id": item.id, "topics": [topics[j] for j in hits]}
+                record.update(zip(names, row))
+                record["model_version"] = version
+                records.append(record)
     else:
         for item in good:
             result = tagger.tag_article(item.text)
@@ -265,6 +272,7 @@ _WORKER_TAGGER: Tagger | None = None  # set in forked batch workers only
 def _worker_init(tagger: Tagger) -> None:
     global _WORKER_TAGGER
     _WORKER_TAGGER = tagger
+    gc.freeze()  # the inherited model lives as long as the worker: keep it out of collections
 
 
 def _worker_chunk(job: BatchJob, index: int, chunk: list[Item]) -> dict:

@@ -121,6 +121,28 @@ def test_fast_evidence_equals_the_reference_on_any_text(tagger, texts):
             every_topic, tagger.evidence_terms)
 
 
+@pytest.mark.parametrize("text", [
+    "police, police police. Police-training (police)",  # one word spelled by several chunks
+    "zzqx zzqx, zzqx; xqzz",  # unknown words, repeated: equal strings are one word
+    "\u00b2\u00b2 0\u00b20 00 0 ? ... -- training \u0661\u0662",  # digit-like and empty words
+    "JNIM JNIM's jnim al-Shabaab AL-SHABAAB elections election",
+])
+def test_compiled_evidence_equals_the_reference_on_tricky_words(tagger, text):
+    rows, _ = tagger.scores([text])
+    finder = tagger._evidence_finder
+    every_topic = list(range(len(tagger.topics)))
+    columns, values = rows.row(0)
+    assert finder.find(rows, 0, every_topic) == reference_evidence(
+        finder.index, tagger.featurizer.coef_t, text, rows.normalized[0], columns, values,
+        every_topic, tagger.evidence_terms)
+
+
+def test_batch_evidence_equals_each_text_alone(tagger, labels):
+    texts = labels.texts[:200]
+    batch = tagger.predict(texts)
+    assert [p.evidence for p in batch] == [tagger.predict([t])[0].evidence for t in texts]
+
+
 def test_lexicon_evidence_names_the_entry(tagger):
     lexicon = tagger.pipeline.named_steps["features"].named_transformers["lexicon"]
     if not lexicon.columns_:
