@@ -70,7 +70,14 @@ def cmd_simulate(args) -> int:
 
     labels = load(args.labels, seeds_dir=args.seeds_dir)
     pool = read_labelled_file(args.pool, labels.topic_names)
+    from model.train import DEFAULT_REVIEW_WEIGHT
+
+    weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
+    if not weight > 0:
+        raise SectagError(f"--review-weight {weight}: expected a positive number")
+    evaluations = ("rest", "half") if args.eval == "both" else (args.eval,)
     result = simulate(labels, pool, parse_budgets(args.budget), args.seeds, n_jobs=args.jobs,
+                      evaluations=evaluations, review_weight=weight,
                       progress=progress("simulation fit"))
     result["pool"] = str(args.pool)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +124,12 @@ def register(sub) -> None:
                    help="a labelled CSV standing in for unlabelled news")
     p.add_argument("--budget", default="50,100,200", help="sentences reviewed per point")
     p.add_argument("--seeds", type=int, default=5, help="random splits of the pool (default: 5)")
+    p.add_argument("--eval", choices=["rest", "half", "both"], default="rest",
+                   help="score on the pool minus the picks (rest, default), on a fixed half "
+                        "the picks never come from (half), or both")
+    p.add_argument("--review-weight", type=float, metavar="W",
+                   help="sample weight of the picked rows, as `sectag train` gives reviewed "
+                        "rows (default: 3)")
     p.add_argument("--out", type=Path, default=Path("reports") / "simulation")
     p.add_argument("--jobs", type=int, default=-1, help="processes (default: one per core)")
     p.set_defaults(func=cmd_simulate)

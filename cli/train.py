@@ -24,12 +24,16 @@ def parse_params(pairs: list[str]) -> dict:
 
 def cmd_train(args) -> int:
     from model.registry import Registry
-    from model.train import pipeline_params, train
+    from model.train import DEFAULT_REVIEW_WEIGHT, pipeline_params, train
 
+    weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
+    if not weight > 0:
+        raise SectagError(f"--review-weight {weight}: expected a positive number "
+                          "(1 weighs reviewed rows like any other)")
     labels = load_labels(args)
-
     trained = train(labels, params=pipeline_params(parse_params(args.param)), seed=args.seed,
-                    progress=progress("cross-validation fold"), n_jobs=args.jobs)
+                    progress=progress("cross-validation fold"), n_jobs=args.jobs,
+                    review_weight=weight)
     registry = Registry(args.registry)
     version = registry.add(trained.pipeline, trained.manifest, promote=args.promote)
     cv = trained.manifest["cv"]
@@ -49,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--promote", action="store_true", help="make the new version current")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="pipeline parameter, e.g. clf__C=2.0 (repeatable)")
+    p.add_argument("--review-weight", type=float, metavar="W",
+                   help="sample weight of reviewed rows (source `review`) in every fit, CV "
+                        "folds included (default: 3; stored in the manifest)")
     p.add_argument("--jobs", type=int, default=-1,
                    help="processes fitting the folds and the final model (default: one "
                         "per core; the result is the same for any value)")

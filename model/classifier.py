@@ -26,10 +26,16 @@ class MultiLabelLinear(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def fit(self, X, Y):
+    def fit(self, X, Y, sample_weight=None):
+        """One regression per topic; `sample_weight` (one per row) weighs every one of them."""
         Y = np.asarray(Y)
         if Y.ndim != 2:
             raise ValueError("Y must be a 2-D indicator matrix (rows x topics)")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float)
+            if sample_weight.shape != (Y.shape[0],):
+                raise ValueError(f"sample_weight has shape {sample_weight.shape}; expected "
+                                 f"one weight per row ({Y.shape[0]},)")
         n_topics = Y.shape[1]
         self.coef_ = np.zeros((n_topics, X.shape[1]))
         self.intercept_ = np.zeros(n_topics)
@@ -42,7 +48,7 @@ class MultiLabelLinear(ClassifierMixin, BaseEstimator):
             lr = LogisticRegression(C=self.C, class_weight=self.class_weight,
                                     solver=self.solver, max_iter=self.max_iter,
                                     random_state=self.random_state)
-            lr.fit(X, y)
+            lr.fit(X, y, sample_weight=sample_weight)
             self.coef_[j] = lr.coef_[0]
             self.intercept_[j] = lr.intercept_[0]
         self.n_topics_ = n_topics

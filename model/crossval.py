@@ -29,14 +29,24 @@ def grouped_folds(groups: list[str], n_splits: int = DEFAULT_FOLDS) -> list[tupl
     return list(splitter.split(dummy, groups=groups))
 
 
-def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray):
-    return clone(pipeline).fit(texts[rows], Y[rows])
+def fit_params(sample_weight: np.ndarray | None, rows: np.ndarray | None = None) -> dict:
+    """Pipeline fit parameters giving the classifier these rows' weights (none: unweighted)."""
+    if sample_weight is None:
+        return {}
+    weights = np.asarray(sample_weight, dtype=float)
+    return {"clf__sample_weight": weights if rows is None else weights[rows]}
+
+
+def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray,
+         sample_weight: np.ndarray | None = None):
+    return clone(pipeline).fit(texts[rows], Y[rows], **fit_params(sample_weight, rows))
 
 
 def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tuple],
                        progress: Callable[[int, int], None] | None = None,
                        models: list | None = None, *, refit: bool = False,
-                       n_jobs: int = -1) -> np.ndarray:
+                       n_jobs: int = -1, sample_weight: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Scores for every row from a model that never saw that row's group.
 
     Folds are fitted in parallel (`n_jobs` processes, -1 for one per core); each fit is
@@ -44,13 +54,14 @@ def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tu
     in their last bits, from threading in BLAS). Pass a list as
     `models` to receive each fold's fitted pipeline (for error analysis); with `refit`, a
     pipeline fitted on every row is fitted alongside the folds and appended to it last.
+    `sample_weight` (one per row, or None) weighs each fit's rows in the classifier.
     """
     texts = np.asarray(texts, dtype=object)
     scores = np.zeros(Y.shape, dtype=float)
     row_sets = [train for train, _ in folds] + ([np.arange(len(Y))] if refit else [])
     jobs = min(effective_n_jobs(n_jobs), len(row_sets))
     fitted = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_fit)(pipeline, texts, Y, rows) for rows in row_sets)
+        delayed(_fit)(pipeline, texts, Y, rows, sample_weight) for rows in row_sets)
     for k, model in enumerate(fitted):
         if k < len(folds):
             test = folds[k][1]

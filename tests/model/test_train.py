@@ -72,3 +72,61 @@ def test_metrics_agree_with_hand_count():
     assert m["macro_f1"] == 0.75
     assert m["subset_accuracy"] == 0.5
     assert m["hamming_loss"] == 2 / 8
+
+
+def as_reviewed(labels, every: int = 3):
+    """The same rows, every `every`-th article row relabelled as reviewed (same CV groups)."""
+    import dataclasses
+
+    from model.labels import REVIEW
+
+    rows = [dataclasses.replace(r, source=REVIEW) if r.get("article") and i % every == 0
+            else r for i, r in enumerate(labels.rows)]
+    assert [r.group for r in rows] == labels.groups
+    return dataclasses.replace(labels, rows=rows), np.array([r.source == REVIEW for r in rows])
+
+
+def mean_log_loss(pipeline, labels, rows):
+    texts = [labels.texts[i] for i in np.flatnonzero(rows)]
+    p = np.clip(pipeline.predict_proba(texts), 1e-12, 1 - 1e-12)
+    Y = labels.indicator_matrix()[rows]
+    return float(-(Y * np.log(p) + (1 - Y) * np.log(1 - p)).mean())
+
+
+def test_review_weight_one_reproduces_the_unweighted_fit(tiny_labels, tiny_trained):
+    reviewed, _ = as_reviewed(tiny_labels)
+    again = train(reviewed, seed=0, review_weight=1.0)
+    assert again.manifest["review_weight"] == 1.0
+    assert again.manifest["cv"] == tiny_trained.manifest["cv"]
+    assert again.manifest["thresholds"] == tiny_trained.manifest["thresholds"]
+    texts = tiny_labels.texts[:60]
+    np.testing.assert_array_equal(again.pipeline.predict_proba(texts),
+                                  tiny_trained.pipeline.predict_proba(texts))
+
+
+def test_review_weight_pulls_the_fit_toward_reviewed_rows(tiny_labels, tiny_trained):
+    reviewed, rows = as_reviewed(tiny_labels)
+    assert rows.sum() >= 10
+    heavy = train(reviewed, seed=0, review_weight=5.0)
+    assert heavy.manifest["review_weight"] == 5.0
+    assert (mean_log_loss(heavy.pipeline, tiny_labels, rows)
+            < mean_log_loss(tiny_trained.pipeline, tiny_labels, rows))
+
+
+def test_fold_fits_take_only_their_own_rows_weights(tiny_labels):
+    """A huge weight on fold 0's held-out rows cannot change fold 0's model."""
+    from model.crossval import out_of_fold_scores
+    from model.pipeline import build_pipeline
+
+    texts, Y = tiny_labels.texts, tiny_labels.indicator_matrix()
+    folds = grouped_folds(tiny_labels.groups)[:2]
+    weights = np.ones(len(Y))
+    weights[folds[0][1]] = 1000.0
+    plain, weighted = [], []
+    out_of_fold_scores(build_pipeline(), texts, Y, folds, models=plain, n_jobs=1)
+    out_of_fold_scores(build_pipeline(), texts, Y, folds, models=weighted, n_jobs=1,
+                       sample_weight=weights)
+    probe = texts[:40]
+    np.testing.assert_array_equal(weighted[0].predict_proba(probe),
+                                  plain[0].predict_proba(probe))
+    assert not np.allclose(weighted[1].predict_proba(probe), plain[1].predict_proba(probe))

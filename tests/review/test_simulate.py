@@ -43,20 +43,43 @@ def test_simulate_writes_both_curves_with_one_value_per_seed_and_budget(
     simulated = tmp_path / "sim"
     assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
                    str(SEEDS), "--pool", str(POOL), "--budget", "10,5", "--seeds", "2",
-                   "--jobs", "1", "--out", str(simulated)]) == 0
+                   "--eval", "both", "--jobs", "1", "--out", str(simulated)]) == 0
     result = json.loads((simulated / "simulation.json").read_text())
     assert result["budgets"] == [5, 10] and result["seeds"] == [0, 1]
-    assert result["pool_rows"] == 75 and len(result["start_macro_f1"]) == 2
-    for strategy in ("queue", "random"):
-        for budget in ("5", "10"):
-            values = result["curves"][strategy][budget]
-            assert len(values) == 2 and all(0 <= v <= 1 for v in values)
-            assert result["picked"][strategy][budget] == [int(budget)] * 2
-            assert all(0 <= c <= int(budget) for c in result["corrections"][strategy][budget])
-    assert [r["budget"] for r in summary(result)] == [5, 10]
+    assert result["pool_rows"] == 75 and result["review_weight"] == 3.0
+    assert list(result["evaluations"]) == ["rest", "half"]
+    for evaluation, block in result["evaluations"].items():
+        for strategy in ("queue", "random"):
+            for budget in ("5", "10"):
+                values = block["curves"][strategy][budget]
+                assert len(values) == 2 and all(0 <= v <= 1 for v in values)
+                assert all(0 <= v <= 1 for v in block["start"][strategy][budget])
+                assert block["picked"][strategy][budget] == [int(budget)] * 2
+                assert all(0 <= c <= int(budget)
+                           for c in block["corrections"][strategy][budget])
+                # The rest of the pool loses the picks; the fixed half is always the same size.
+                expected = 75 - int(budget) if evaluation == "rest" else 37
+                assert block["eval_rows"][strategy][budget] == [expected] * 2
+        assert [r["budget"] for r in summary(result, evaluation)] == [5, 10]
     table = render_table(result)
-    assert "queue" in table and "random" in table and len(table.splitlines()) == 4
+    assert "queue" in table and "random" in table and "rest:" in table and "half:" in table
+    assert len(table.splitlines()) == 1 + 2 * 5
     assert (simulated / "simulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_default_evaluation_is_the_rest_of_the_pool(tiny_labels, tiny_trained):
+    from model.labels import read_labelled_file
+    from model.review.simulate import simulate
+
+    pool = read_labelled_file(POOL, tiny_labels.topic_names)[:30]
+    result = simulate(tiny_labels, pool, [20], 2, n_jobs=1, start=tiny_trained)
+    block = result["evaluations"]["rest"]
+    assert list(result["evaluations"]) == ["rest"] and not block["capped"]
+    assert block["picked"]["queue"]["20"] == block["picked"]["random"]["20"] == [20, 20]
+    assert block["eval_rows"]["random"]["20"] == [10, 10]
+    # The queue's picks over the whole pool do not depend on the seed: that fit runs once.
+    assert block["curves"]["queue"]["20"][0] == block["curves"]["queue"]["20"][1]
+    assert result["fits"] == 3
 
 
 def test_a_budget_above_the_candidates_is_capped_and_said(tiny_labels, tiny_trained):
@@ -64,7 +87,11 @@ def test_a_budget_above_the_candidates_is_capped_and_said(tiny_labels, tiny_trai
     from model.review.simulate import simulate
 
     pool = read_labelled_file(POOL, tiny_labels.topic_names)[:12]
-    result = simulate(tiny_labels, pool, [20], 1, n_jobs=1, start=tiny_trained)
-    assert result["capped"] == {"20": 6}
-    assert result["picked"]["random"]["20"] == [6]
+    result = simulate(tiny_labels, pool, [20], 1, n_jobs=1, start=tiny_trained,
+                      evaluations=("half",))
+    block = result["evaluations"]["half"]
+    assert block["capped"] == {"20": 6}
+    assert block["picked"]["random"]["20"] == [6]
     assert "capped at 6 candidates" in render_table(result)
+    # Queue and random both take every candidate: one fit serves both.
+    assert result["fits"] == 1
