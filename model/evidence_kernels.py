@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .featurizer_kernels import DIGIT, SPACE, WORD, token_id
+from .featurizer_kernels import DIGIT, WORD, next_chunk, token_id
 
 EMPTY = -(1 << 62)  # a chunk without a word character: it owns nothing
 
@@ -38,13 +38,10 @@ def _text_chunks(cp, start, end, classes, known_slots, known_hash, known_cp, kno
     stripped, as `^\\W+|\\W+$` does) and each word's integer; returns the chunk count."""
     n = 0
     i = start
-    while i < end:
-        if classes[cp[i]] & SPACE:
-            i += 1
-            continue
-        j = i
-        while j < end and (classes[cp[j]] & SPACE) == 0:
-            j += 1
+    while True:
+        i, j = next_chunk(cp, i, end, classes)
+        if i >= end:
+            break
         first, last = -1, -1
         for k in range(i, j):
             if classes[cp[k]] & WORD:

@@ -31,6 +31,17 @@ def slot_of(key, mask):
     return np.int64((np.uint64(key) * _MIX) >> np.uint64(20)) & mask
 
 
+@njit(cache=True, inline="always")
+def next_chunk(cp, i, end, classes):
+    """The next str.split() chunk at or after i, as (start, stop); start == end when none."""
+    while i < end and classes[cp[i]] & SPACE:
+        i += 1
+    j = i
+    while j < end and (classes[cp[j]] & SPACE) == 0:
+        j += 1
+    return i, j
+
+
 @njit(cache=True, _nrt=False)
 def lookup(keys, values, key):
     """The value stored for `key` (int64 keys, -1 marks an empty slot), or -1."""
@@ -265,13 +276,10 @@ def count_features(cp, offsets, classes, ints, int_layout, floats, float_layout)
         if char_keys.shape[0] > 0:
             i = start
             chunk = -1
-            while i < end:
-                if classes[cp[i]] & SPACE:
-                    i += 1
-                    continue
-                j = i
-                while j < end and (classes[cp[j]] & SPACE) == 0:
-                    j += 1
+            while True:
+                i, j = next_chunk(cp, i, end, classes)
+                if i >= end:
+                    break
                 w_len = j - i + 2
                 chunk += 1
                 if w_len > digits.shape[0]:

@@ -97,14 +97,19 @@ class LabelSet:
 
     def indicator_matrix(self):
         """Rows x topics 0/1 matrix in topic order."""
-        import numpy as np
+        return indicator_matrix(self.rows, self.topic_names)
 
-        index = {name: j for j, name in enumerate(self.topic_names)}
-        y = np.zeros((len(self.rows), len(self.topics)), dtype=np.int8)
-        for i, row in enumerate(self.rows):
-            for name in row.topics:
-                y[i, index[name]] = 1
-        return y
+
+def indicator_matrix(rows, topic_names: list[str]):
+    """Rows x topics 0/1 matrix: Y[i, j] = 1 when row i carries topic j."""
+    import numpy as np
+
+    index = {name: j for j, name in enumerate(topic_names)}
+    y = np.zeros((len(rows), len(topic_names)), dtype=np.int8)
+    for i, row in enumerate(rows):
+        for name in row.topics:
+            y[i, index[name]] = 1
+    return y
 
 
 def _decode(raw: bytes, name: str, problems: list[Problem]) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 import joblib
 import sklearn
 
+from .atomic import write_atomic
 from .errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
 
 ARTIFACT = "model.joblib"
@@ -43,22 +44,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -188,7 +173,7 @@ class Registry:
             buffer = io.BytesIO()
             joblib.dump(pipeline, buffer, compress=3)
             data = buffer.getvalue()
-            _write_atomic(stage / ARTIFACT, data)
+            write_atomic(stage / ARTIFACT, data)
             with self._locked():
                 taken = [int(m.group(1)) for p in self.versions_dir.iterdir()
                          if (m := _VERSION.match(p.name))]
@@ -197,7 +182,7 @@ class Registry:
                         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "artifact_sha256": sha256_bytes(data),
                         "artifact_bytes": len(data), **manifest}
-                _write_atomic(stage / MANIFEST,
+                write_atomic(stage / MANIFEST,
                               json.dumps(full, indent=2, sort_keys=True).encode("utf-8"))
                 os.rename(stage, self.versions_dir / version)
                 _fsync_dir(self.versions_dir)
@@ -213,7 +198,7 @@ class Registry:
             history = [*state.get("history", []), version]
         payload = {"version": version, "history": history,
                    "switched": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        _write_atomic(self.root / CURRENT, json.dumps(payload, indent=2).encode("utf-8"))
+        write_atomic(self.root / CURRENT, json.dumps(payload, indent=2).encode("utf-8"))
 
     def promote(self, version: str) -> str:
         """Make a version current (after checking it loads)."""

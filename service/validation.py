@@ -75,16 +75,21 @@ def predict_texts(body: dict, *, max_texts: int, max_chars: int) -> list[str]:
                        "strings) or 'text' (a string)", field="texts")
     if "text" in body:
         return [_text(body["text"], "text", max_chars)]
-    texts = body["texts"]
-    if not isinstance(texts, list):
-        raise ApiError(400, "invalid_type", f"texts must be an array of strings, not "
-                       f"{_json_type(texts)}", field="texts")
-    if not texts:
-        raise ApiError(400, "empty_list", "texts is an empty list", field="texts")
-    if len(texts) > max_texts:
-        raise ApiError(413, "too_many_texts", f"texts has {len(texts)} items; the limit is "
-                       f"{max_texts} per request", field="texts")
+    texts = _bounded_list(body["texts"], "texts", "strings", max_texts, "too_many_texts")
     return [_text(t, f"texts[{i}]", max_chars) for i, t in enumerate(texts)]
+
+
+def _bounded_list(value, name: str, kind: str, limit: int, too_many: str) -> list:
+    """A non-empty JSON array of at most `limit` entries, or the 4xx that says what is wrong."""
+    if not isinstance(value, list):
+        raise ApiError(400, "invalid_type", f"{name} must be an array of {kind}, not "
+                       f"{_json_type(value)}", field=name)
+    if not value:
+        raise ApiError(400, "empty_list", f"{name} is an empty list", field=name)
+    if len(value) > limit:
+        raise ApiError(413, too_many, f"{name} has {len(value)} entries; the limit is "
+                       f"{limit} per request", field=name)
+    return value
 
 
 def article(body: dict, *, max_chars: int) -> tuple[str, str | None]:
@@ -167,15 +172,7 @@ def feedback_items(body: dict, *, known: list[str], max_items: int,
     if "items" not in body:
         return [_feedback_item(body, "", known, max_chars)]
     _reject_unknown(body, {"items"})
-    items = body["items"]
-    if not isinstance(items, list):
-        raise ApiError(400, "invalid_type", f"items must be an array of objects, not "
-                       f"{_json_type(items)}", field="items")
-    if not items:
-        raise ApiError(400, "empty_list", "items is an empty list", field="items")
-    if len(items) > max_items:
-        raise ApiError(413, "too_many_items", f"items has {len(items)} entries; the limit is "
-                       f"{max_items} per request", field="items")
+    items = _bounded_list(body["items"], "items", "objects", max_items, "too_many_items")
     return [_feedback_item(item, f"items[{i}]", known, max_chars)
             for i, item in enumerate(items)]
 

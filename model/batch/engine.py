@@ -28,6 +28,7 @@ from typing import Iterator
 
 from . import formats
 from .formats import Columns, Item
+from ..atomic import write_atomic
 from ..errors import InputError
 from ..tagger import Tagger, collections_paused
 
@@ -105,15 +106,6 @@ def iter_items(job: BatchJob) -> Iterator[Item]:
             yield from formats.iter_csv(stream, 1, job.columns)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def part_name(index: int, suffix: str) -> str:
     return f"part-{index:06d}{suffix}"
 
@@ -121,12 +113,12 @@ def part_name(index: int, suffix: str) -> str:
 def write_part(work: Path, index: int, records: list[dict], errors: list[Item], job: BatchJob,
                tagger_topics: list[str], rows_in: int) -> dict:
     """Write one chunk's output and errors; the .done record last marks it complete."""
-    _write_atomic(work / part_name(index, ".out"),
+    write_atomic(work / part_name(index, ".out"),
                   formats.encode_part(records, job.out_format, tagger_topics, job.unit,
                                        header=(index == 0)))
-    _write_atomic(work / part_name(index, ".err"), formats.encode_errors(errors))
+    write_atomic(work / part_name(index, ".err"), formats.encode_errors(errors))
     done = {"rows_in": rows_in, "tagged": len(records), "errors": len(errors)}
-    _write_atomic(work / part_name(index, DONE), json.dumps(done).encode())
+    write_atomic(work / part_name(index, DONE), json.dumps(done).encode())
     return done
 
 
@@ -161,7 +153,7 @@ def prepare(job: BatchJob, version: str, chunking: str, *, resume: bool,
                              f"{', '.join(changed)}", field="--resume")
         return completed_parts(work)
     work.mkdir(parents=True, exist_ok=True)
-    _write_atomic(signature_path, json.dumps(signature).encode())
+    write_atomic(signature_path, json.dumps(signature).encode())
     return []
 
 

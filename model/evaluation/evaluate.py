@@ -14,25 +14,18 @@ from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
 from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
                        out_of_fold_scores)
-from ..labels import AUTHORED, REVIEW, LabelSet, Row, Topic, read_labelled_file
+from ..labels import (AUTHORED, REVIEW, LabelSet, Row, Topic, indicator_matrix,
+                      read_labelled_file)
 from ..lexicon import entries_as_params
 from ..pipeline import build_pipeline
 from ..registry import Registry
 from ..tagger import Tagger
-from ..train import pipeline_params
+from ..train import DEFAULT_REVIEW_WEIGHT, pipeline_params, review_weights
 
 GROUPING = ("GroupKFold by group: each article (seed or labelled article) is one group; other "
             "authored sentences are grouped by their batch file, one region and set of facts "
             "per batch, so near-paraphrases of one fact never straddle train and test")
 ERRORS_PER_TOPIC = 25
-
-
-def _indicator(rows: list[Row], topics: list[str]) -> np.ndarray:
-    Y = np.zeros((len(rows), len(topics)), dtype=np.int8)
-    for i, row in enumerate(rows):
-        for t in row.topics:
-            Y[i, topics.index(t)] = 1
-    return Y
 
 
 def _metrics_block(Y, pred, scores, kw_pred, maj_pred, topics) -> dict:
@@ -94,7 +87,9 @@ def cross_validate(labels: LabelSet, manifest: dict,
                               seed=manifest.get("seed", 0),
                               lexicons=entries_as_params(labels.lexicons))
     models: list = []
-    scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, models)
+    weights = review_weights(labels.rows, manifest.get("review_weight", DEFAULT_REVIEW_WEIGHT))
+    scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, models,
+                                sample_weight=weights)
     thresholds = cross_fitted_thresholds(Y, scores, folds)
     pred = np.zeros(Y.shape, dtype=np.int8)
     fold_of = np.zeros(len(Y), dtype=int)
@@ -128,7 +123,7 @@ def cross_validate(labels: LabelSet, manifest: dict,
 def external_results(tagger: Tagger, rows: list[Row], definitions: list[Topic]) -> dict:
     """The fitted model (not retrained) and the keyword baseline on an external file."""
     topics = tagger.topics
-    Y = _indicator(rows, topics)
+    Y = indicator_matrix(rows, topics)
     texts = [r.text for r in rows]
     _, scores = tagger.scores(texts)
     pred = (scores >= tagger.thresholds).astype(np.int8)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..atomic import write_atomic
 from ..errors import LabelError, SectagError
 from ..labels import (OPTIONAL_COLUMNS, REVIEW, SENTENCE_COLUMNS, SENTENCES_DIR, TOPIC_SEPARATOR,
                       TOPICS_FILE, Row, read_labelled_file, shared_runs)
@@ -115,31 +116,6 @@ def encode(rows: list[list[str]]) -> bytes:
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder.
-
-    Readers see the old file or the new one, never a part; a crash leaves at most a
-    `.reviewed.csv.*.tmp` file, which no label loader reads (it does not end in .csv).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def export(store, labels_dir: str | os.PathLike, out: str | os.PathLike | None = None

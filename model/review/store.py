@@ -22,9 +22,8 @@ from model.errors import StoreUnavailable
 DEFAULT_PATH = Path("reviews") / "reviews.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id INTEGER PRIMARY KEY,
+# An answer's columns: the current answers and their history hold the same record.
+_ANSWER_COLUMNS = """
     reviewer TEXT NOT NULL,
     text_key TEXT NOT NULL,
     text TEXT NOT NULL,
@@ -34,22 +33,15 @@ CREATE TABLE IF NOT EXISTS answers (
     model_version TEXT,
     model_topics TEXT NOT NULL,
     model_scores TEXT,
-    answered_at TEXT NOT NULL,
+    answered_at TEXT NOT NULL"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY,{_ANSWER_COLUMNS},
     UNIQUE (reviewer, text_key)
 );
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
-    answer_id INTEGER NOT NULL,
-    reviewer TEXT NOT NULL,
-    text_key TEXT NOT NULL,
-    text TEXT NOT NULL,
-    topics TEXT NOT NULL,
-    source TEXT,
-    article_id TEXT,
-    model_version TEXT,
-    model_topics TEXT NOT NULL,
-    model_scores TEXT,
-    answered_at TEXT NOT NULL
+    answer_id INTEGER NOT NULL,{_ANSWER_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS history_text ON history (text_key);
 CREATE TABLE IF NOT EXISTS queue (

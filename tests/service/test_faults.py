@@ -9,13 +9,12 @@ import socket
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from cli.main import main as sectag
-from conftest import LABELS, SEEDS, post_json
+from conftest import LABELS, SEEDS, post_json, tmpfs
 from model.registry import MANIFEST, Registry
 
 SENTENCE = {"text": "Egypt will train Libyan police cadres to fight terrorism."}
@@ -116,20 +115,6 @@ def client_for():
     return lambda registry: create_app({"REGISTRY": str(registry.root)}).test_client()
 
 
-@contextmanager
-def tiny_filesystem(path: Path, size: str = "256k"):
-    """A small tmpfs at `path` (skips where mounting is not permitted)."""
-    path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True)
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def _train(registry_dir: Path, capsys) -> tuple[int, str]:
     code = sectag(["train", "--promote", "--labels", str(LABELS), "--seeds", str(SEEDS),
                    "--registry", str(registry_dir)])
@@ -143,7 +128,7 @@ def _seed_registry(root: Path, trained) -> Registry:
 
 
 def test_full_registry_during_training(tmp_path, tiny_trained, capsys):
-    with tiny_filesystem(tmp_path / "small", size="20m") as root:
+    with tmpfs(tmp_path / "small", size="20m") as root:
         registry = _seed_registry(root / "registry", tiny_trained)
         filler = root / "filler"
         free = os.statvfs(root).f_bavail * os.statvfs(root).f_frsize
@@ -158,7 +143,7 @@ def test_full_registry_during_training(tmp_path, tiny_trained, capsys):
 
 
 def test_read_only_registry_during_training(tmp_path, tiny_trained, capsys):
-    with tiny_filesystem(tmp_path / "ro", size="20m") as root:
+    with tmpfs(tmp_path / "ro", size="20m") as root:
         registry = _seed_registry(root / "registry", tiny_trained)
         subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
         code, err = _train(root / "registry", capsys)
