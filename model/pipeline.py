@@ -13,7 +13,8 @@ from .lexicon import LexiconFeatures
 DEFAULT_PARAMS: dict = {
     "features__words__ngram_range": (1, 2),
     "features__words__min_df": 1,
-    "features__chars__ngram_range": (3, 5),
+    # 4-6: 3-grams let pieces of topic words inside other words ("expl-aining") vote.
+    "features__chars__ngram_range": (4, 6),
     "features__chars__min_df": 2,
     # Raw TF-IDF, not unit length: one strong word in a long sentence keeps its weight.
     "features__words__norm": None,
