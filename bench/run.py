@@ -7,6 +7,7 @@ bench/results.md. Run with `make bench` (it installs wrk when it can).
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -116,6 +117,7 @@ def peer_speed(tagger: Tagger, labels) -> dict:
     out["sectag_one_evidence_us"] = round(_per_call_us(lambda t: tagger.predict([t]), some), 1)
     out["reference_batch_per_s"] = round(_best_rate(
         lambda: tagger.pipeline.predict_proba(batch[:4000]), 4000, rounds=1))
+    out.update(lexicon_cost(tagger, batch))
     try:
         with tempfile.TemporaryDirectory() as folder:
             model = train_fasttext(labels, Path(folder))
@@ -130,6 +132,31 @@ def peer_speed(tagger: Tagger, labels) -> dict:
     out["batch_ratio"] = round(out["sectag_batch_per_s"] / out["fasttext_batch_per_s"], 2)
     out["one_ratio"] = round(out["sectag_one_us"] / out["fasttext_one_us"], 2)
     return out
+
+
+def lexicon_cost(tagger: Tagger, batch: list[str]) -> dict:
+    """What the lexicon block costs in-process: the same model with a lexicon that never hits.
+
+    The copy keeps the lexicon's columns (so the classifier is unchanged) but has no terms,
+    so the difference is the matching work alone. Measured alternately, best of 3 each.
+    """
+    pipeline = copy.deepcopy(tagger.pipeline)
+    blocks = dict(pipeline.named_steps["features"].transformer_list)
+    lexicon = blocks.get("lexicon")
+    if lexicon is None or not lexicon.table_:
+        return {"lexicon_entries": 0}
+    lexicon.table_, lexicon.max_len_, lexicon.first_tokens_ = {}, 0, frozenset()
+    bare = Tagger(pipeline, {**tagger.manifest, "version": "no-lexicon"})
+    bare.predict(batch[:1000])
+    rates = {"with": 0.0, "without": 0.0}
+    for _ in range(3):
+        for name, model in (("with", tagger), ("without", bare)):
+            rates[name] = max(rates[name], _best_rate(
+                lambda: model.predict(batch, evidence=True), len(batch), rounds=1))
+    return {"lexicon_entries": len(lexicon.entries_),
+            "with_lexicon_per_s": round(rates["with"]),
+            "without_lexicon_per_s": round(rates["without"]),
+            "lexicon_throughput_loss": round(1 - rates["with"] / rates["without"], 3)}
 
 
 def worker_startup(registry: Path) -> dict:
@@ -363,6 +390,12 @@ def peer_targets(results: dict) -> list[tuple[str, str, bool]]:
                  f"{peer['sectag_batch_evidence_per_s']:,} sentences/s (one sentence with "
                  f"evidence: {peer['sectag_one_evidence_us']} us)",
                  peer["sectag_batch_evidence_per_s"] >= 12_000))
+    if "lexicon_throughput_loss" in peer:
+        rows.append(("lexicon block costs <= 15% of in-process tagging (with evidence)",
+                     f"{peer['with_lexicon_per_s']:,} vs {peer['without_lexicon_per_s']:,} "
+                     f"sentences/s without matching ({peer['lexicon_entries']} entries): "
+                     f"{peer['lexicon_throughput_loss']:.1%} lost",
+                     peer["lexicon_throughput_loss"] <= 0.15))
     start = results["startup"]
     rows.append(("worker start-up (model load + tables + first call) <= 2 s",
                  f"{start['startup_s']:.2f} s (imports {start['imports_s']:.2f} s before it)",
