@@ -94,14 +94,23 @@ class Tagger:
         """(feature rows, per text the indices of the topics found, per text every topic's
         score rounded to 4 places): what predictions and batch output rows are made of."""
         rows, probs = self.scores(texts)
+        return rows, *self._decisions(probs)
+
+    def _decisions(self, probs: np.ndarray) -> tuple[list[list[int]], list[list[float]]]:
         found = [[j for j, hit in enumerate(row) if hit]
                  for row in (probs >= self.thresholds).tolist()]
-        return rows, found, probs.round(4).tolist()
+        return found, probs.round(4).tolist()
 
     def predict(self, texts: Sequence[str], *, evidence: bool = True) -> list[Prediction]:
         """One Prediction per text, in order; evidence only for the topics found."""
+        return self._predict(texts, evidence)[0]
+
+    def _predict(self, texts: Sequence[str], evidence: bool
+                 ) -> tuple[list[Prediction], np.ndarray]:
+        """Predictions and the unrounded probabilities they were decided on."""
         with collections_paused():
-            rows, found, scores = self.decide(texts)
+            rows, probs = self.scores(texts)
+            found, scores = self._decisions(probs)
             topics = self.topics
             out = [Prediction([topics[j] for j in hits], dict(zip(topics, row_scores)))
                    for hits, row_scores in zip(found, scores)]
@@ -110,7 +119,7 @@ class Tagger:
                 for (i, hits), words in zip(wanted, self._evidence_finder.find_many(
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
-        return out
+        return out, probs
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
         """The words that pushed the given topics' scores up, found or not."""
@@ -132,19 +141,19 @@ class Tagger:
         if title is not None and not isinstance(title, str):
             raise InputError("title must be a string", field="title")
         sentences = split_sentences(text)
-        units = ([title] if title and title.strip() else []) + [s.text for s in sentences]
-        preds = self.predict(units)
-        title_pred = preds.pop(0) if title and title.strip() else None
+        has_title = bool(title and title.strip())
+        units = ([title] if has_title else []) + [s.text for s in sentences]
+        preds, probs = self._predict(units, evidence=True)
+        title_pred = preds.pop(0) if has_title else None
         article_scores = {t: 0.0 for t in self.topics}
         counts = {t: 0 for t in self.topics}
-        units = ([title_pred] if title_pred else []) + preds
-        for pred in units:
+        for pred in ([title_pred] if title_pred else []) + preds:
             for topic in self.topics:
                 article_scores[topic] = max(article_scores[topic], pred.scores[topic])
             for topic in pred.topics:
                 counts[topic] += 1
-        found = self.article_topics(np.array([[p.scores[t] for t in self.topics]
-                                              for p in units]))
+        # The rule reads the unrounded scores the sentences' own topics were decided on.
+        found = self.article_topics(probs)
         return {
             "model_version": self.version,
             "title": title_pred.to_dict() if title_pred else None,
