@@ -69,7 +69,12 @@ def cmd_simulate(args) -> int:
     from model.review.simulate import render_plot, render_table, simulate
 
     labels = load(args.labels, seeds_dir=args.seeds_dir)
-    pool = read_labelled_file(args.pool, labels.topic_names)
+    held: list = []
+    if args.hold_out_files:
+        labels, held = labels.hold_out(args.hold_out_files)
+    pool = held + (read_labelled_file(args.pool, labels.topic_names) if args.pool else [])
+    if not pool:
+        raise SectagError("nothing to simulate on: give --pool, --hold-out-files, or both")
     from model.train import DEFAULT_REVIEW_WEIGHT
 
     weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
@@ -79,7 +84,8 @@ def cmd_simulate(args) -> int:
     result = simulate(labels, pool, parse_budgets(args.budget), args.seeds, n_jobs=args.jobs,
                       evaluations=evaluations, review_weight=weight,
                       progress=progress("simulation fit"))
-    result["pool"] = str(args.pool)
+    result["pool"] = str(args.pool) if args.pool else None
+    result["held_out_files"] = list(args.hold_out_files or [])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "simulation.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (args.out / "simulation.png").write_bytes(render_plot(result))
@@ -120,8 +126,11 @@ def register(sub) -> None:
     # --seeds is the number of random splits here, so the seed folder is --seeds-dir.
     path_option(p, "labels", "SECTAG_LABELS", "labels", "label folder")
     path_option(p, "seeds-dir", "SECTAG_SEEDS", "seeds", "seed article folder")
-    p.add_argument("--pool", type=Path, required=True,
+    p.add_argument("--pool", type=Path,
                    help="a labelled CSV standing in for unlabelled news")
+    p.add_argument("--hold-out-files", nargs="+", metavar="FILE",
+                   help="sentence files of the label folder left out of training and added "
+                        "to the pool: a stream the starting model has not seen (drift)")
     p.add_argument("--budget", default="50,100,200", help="sentences reviewed per point")
     p.add_argument("--seeds", type=int, default=5, help="random splits of the pool (default: 5)")
     p.add_argument("--eval", choices=["rest", "half", "both"], default="rest",

@@ -99,6 +99,24 @@ class LabelSet:
         """Rows x topics 0/1 matrix in topic order."""
         return indicator_matrix(self.rows, self.topic_names)
 
+    def hold_out(self, file_names: list[str]) -> tuple["LabelSet", list[Row]]:
+        """(these labels without the named sentence files, the rows of those files).
+
+        A file is named by its file name or its path; naming a file that is not in the set
+        is an error, so a typo never silently holds nothing out.
+        """
+        wanted = {Path(name).name for name in file_names}
+        unknown = sorted(wanted - set(self.files))
+        if unknown:
+            raise LabelError([Problem(name, 0, "", "not a sentence file of these labels "
+                                      f"(files: {', '.join(self.files)})") for name in unknown])
+        held = [r for r in self.rows if Path(r.file).name in wanted]
+        kept = [r for r in self.rows if Path(r.file).name not in wanted]
+        digest = hashlib.sha256(self.data_sha256.encode())
+        digest.update("\0".join(sorted(wanted)).encode())
+        return (LabelSet(self.topics, kept, f"{digest.hexdigest()}",
+                         [f for f in self.files if f not in wanted], self.lexicons), held)
+
 
 def indicator_matrix(rows, topic_names: list[str]):
     """Rows x topics 0/1 matrix: Y[i, j] = 1 when row i carries topic j."""

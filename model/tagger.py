@@ -29,9 +29,14 @@ class Prediction:
     topics: list[str]
     scores: dict[str, float]
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    review: dict | None = None  # the remembered answer that set the topics, if one did
 
     def to_dict(self) -> dict:
-        return {"topics": self.topics, "scores": self.scores, "evidence": self.evidence}
+        out = {"topics": self.topics, "scores": self.scores, "evidence": self.evidence,
+               "source": "review" if self.review else "model"}
+        if self.review:
+            out["review"] = self.review
+        return out
 
 
 @contextmanager
@@ -101,25 +106,49 @@ class Tagger:
                  for row in (probs >= self.thresholds).tolist()]
         return found, probs.round(4).tolist()
 
-    def predict(self, texts: Sequence[str], *, evidence: bool = True) -> list[Prediction]:
-        """One Prediction per text, in order; evidence only for the topics found."""
-        return self._predict(texts, evidence)[0]
+    def predict(self, texts: Sequence[str], *, evidence: bool = True,
+                memory=None) -> list[Prediction]:
+        """One Prediction per text, in order; evidence only for the topics found.
 
-    def _predict(self, texts: Sequence[str], evidence: bool
+        `memory` (a `model.review.CorrectionMemory`, or anything with its `recall_many`)
+        gives a text that repeats a reviewed sentence the reviewer's topics.
+        """
+        return self._predict(texts, evidence, memory)[0]
+
+    def _predict(self, texts: Sequence[str], evidence: bool, memory=None
                  ) -> tuple[list[Prediction], np.ndarray]:
-        """Predictions and the unrounded probabilities they were decided on."""
+        """Predictions and the probabilities their topics were decided on (unrounded; a
+        remembered answer's row reads 1 for its topics and 0 for the others)."""
         with collections_paused():
             rows, probs = self.scores(texts)
             found, scores = self._decisions(probs)
             topics = self.topics
             out = [Prediction([topics[j] for j in hits], dict(zip(topics, row_scores)))
                    for hits, row_scores in zip(found, scores)]
+            if memory is not None:
+                probs = self._recalled(memory.recall_many(texts, probs), found, out, probs)
             if evidence:
                 wanted = [(i, hits) for i, hits in enumerate(found) if hits]
                 for (i, hits), words in zip(wanted, self._evidence_finder.find_many(
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
         return out, probs
+
+    def _recalled(self, recalls, found: list[list[int]], out: list[Prediction],
+                  probs: np.ndarray) -> np.ndarray:
+        """Set the remembered answers' topics in place; the probabilities the article rule
+        reads, with each remembered row made certain."""
+        hit = [(i, r) for i, r in enumerate(recalls) if r is not None]
+        if not hit:
+            return probs
+        probs = probs.copy()
+        for i, recall in hit:
+            reviewed = set(recall.entry.topics)
+            found[i] = [j for j, t in enumerate(self.topics) if t in reviewed]
+            out[i].topics = [self.topics[j] for j in found[i]]
+            out[i].review = recall.to_dict()
+            probs[i] = [1.0 if t in reviewed else 0.0 for t in self.topics]
+        return probs
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
         """The words that pushed the given topics' scores up, found or not."""
@@ -134,7 +163,7 @@ class Tagger:
                        self.thresholds, self.article_thresholds, self.article_support)
         return [t for t, k in zip(self.topics, keep) if k]
 
-    def tag_article(self, text: str, title: str | None = None) -> dict:
+    def tag_article(self, text: str, title: str | None = None, *, memory=None) -> dict:
         """Sentences with spans and tags, and the article's topics under the article rule."""
         if not isinstance(text, str):
             raise InputError("text must be a string", field="text")
@@ -143,7 +172,7 @@ class Tagger:
         sentences = split_sentences(text)
         has_title = bool(title and title.strip())
         units = ([title] if has_title else []) + [s.text for s in sentences]
-        preds, probs = self._predict(units, evidence=True)
+        preds, probs = self._predict(units, True, memory)
         title_pred = preds.pop(0) if has_title else None
         article_scores = {t: 0.0 for t in self.topics}
         counts = {t: 0 for t in self.topics}

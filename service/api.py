@@ -24,13 +24,18 @@ def serving_tagger():
     return tagger
 
 
+def correction_memory(tagger):
+    """The reviewed answers this request recalls (current as of the store's last save)."""
+    return current_app.extensions["sectag_memory"].get(tagger)
+
+
 @bp.post("/v1/predict")
 def predict():
     body = validation.json_body(request)
     texts = validation.predict_texts(body, max_texts=current_app.config["MAX_TEXTS"],
                                      max_chars=current_app.config["MAX_TEXT_CHARS"])
     tagger = serving_tagger()
-    predictions = tagger.predict(texts)
+    predictions = tagger.predict(texts, memory=correction_memory(tagger))
     g.texts = len(texts)
     return jsonify({"model_version": tagger.version,
                     "predictions": [p.to_dict() for p in predictions]})
@@ -41,14 +46,17 @@ def tag_article():
     body = validation.json_body(request)
     text, title = validation.article(body, max_chars=current_app.config["MAX_ARTICLE_CHARS"])
     tagger = serving_tagger()
-    result = tagger.tag_article(text, title)
+    result = tagger.tag_article(text, title, memory=correction_memory(tagger))
     g.texts = len(result["sentences"]) + (1 if title else 0)
     return jsonify(result)
 
 
 @bp.get("/v1/model")
 def model_manifest():
-    return jsonify(serving_tagger().manifest)
+    tagger = serving_tagger()
+    correction_memory(tagger)
+    return jsonify({**tagger.manifest,
+                    "correction_memory": current_app.extensions["sectag_memory"].describe()})
 
 
 @bp.get("/healthz")

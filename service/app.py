@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 from flask import Flask, g, request
@@ -16,6 +17,7 @@ from .api import bp
 from .body import DrainUnreadBody, drain_bound
 from .config import from_env
 from .errors import register_error_handlers
+from .memory_state import MemoryState
 from .metrics import Metrics
 from .model_state import ModelState
 from .review_api import review_bp
@@ -32,7 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
     state.refresh()
     app.extensions["sectag"] = state
     app.extensions["sectag_metrics"] = Metrics()
-    app.extensions["sectag_review"] = ReviewStore(app.config["REVIEW_DB"])
+    app.extensions["sectag_review"] = store = ReviewStore(app.config["REVIEW_DB"])
+    app.extensions["sectag_memory"] = MemoryState(
+        store, threshold=app.config["MEMORY_THRESHOLD"],
+        max_shift=app.config["MEMORY_MAX_SHIFT"])
     auth.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(review_bp)
@@ -58,7 +63,7 @@ def _instrument(app: Flask) -> None:
         app.extensions["sectag_metrics"].observe(route, request.method, response.status_code,
                                                  seconds, texts, version)
         access_log.info(json.dumps({
-            "method": request.method, "path": request.path, "status": response.status_code,
+            "worker": os.getpid(), "method": request.method, "path": request.path, "status": response.status_code,
             "latency_ms": round(seconds * 1000, 3), "model_version": version,
             "texts": texts}))
         return response

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from model.review.memory import DEFAULT_MAX_SHIFT, DEFAULT_THRESHOLD
+
 DEFAULTS = {
     "REGISTRY": "registry",
     "MAX_TEXTS": 1000,               # texts per /v1/predict request
@@ -13,6 +15,8 @@ DEFAULTS = {
     "REVIEW_DB": "reviews/reviews.sqlite3",  # the review store (SQLite), opened per worker
     "REVIEW_TOKENS": "",             # reviewers: "name:token,name:token" (secret: never logged)
     "REVIEW_TOKENS_FILE": "",        # or a file of them, one "name:token" a line, # comments
+    "MEMORY_THRESHOLD": DEFAULT_THRESHOLD,  # word 3-shingle Jaccard that recalls an answer
+    "MEMORY_MAX_SHIFT": DEFAULT_MAX_SHIFT,  # ... when no topic's score differs by more
 }
 
 

@@ -51,9 +51,9 @@ def review_next():
     return jsonify({
         "reviewer": name, "model_version": tagger.version, "topics": tagger.topics,
         "remaining": store.remaining(name),
-        "items": [{"id": item.id, "text": item.text, "source": item.source,
+        "items": [{**p.to_dict(), "id": item.id, "text": item.text, "source": item.source,
                    "article_id": item.article_id, "priority": item.priority,
-                   "reason": item.reason, **p.to_dict()}
+                   "reason": item.reason}
                   for item, p in zip(queued, predictions)]})
 
 

@@ -218,15 +218,17 @@ def render_table(result: dict) -> str:
               f"{result['start_macro_f1_pool']:.3f}")]
     for evaluation, block in result["evaluations"].items():
         lines += ["", f"{evaluation}: {block['method']}",
-                  (f"{'budget':>7}  {'queue':>24}  {'random':>24}  {'queue - random':>14}"
-                   "  wins  gain (queue / random)  eval rows  corrections (queue / random)")]
+                  (f"{'budget':>7}  {'start':>5}  {'queue':>24}  {'random':>24}  "
+                   f"{'queue - random':>14}  wins  gain (queue / random)  eval rows  "
+                   "corrections (queue / random)")]
         for row in summary(result, evaluation):
             q, r = row["queue"], row["random"]
             cells = [f"{c['mean']:.3f} ± {c['std']:.3f} [{c['min']:.3f}, {c['max']:.3f}]"
                      for c in (q, r)]
             note = (f"  (capped at {block['capped'][str(row['budget'])]} candidates)"
                     if str(row["budget"]) in block["capped"] else "")
-            lines.append(f"{row['budget']:>7}  {cells[0]:>24}  {cells[1]:>24}  "
+            lines.append(f"{row['budget']:>7}  {q['start']:>5.3f}  {cells[0]:>24}  "
+                         f"{cells[1]:>24}  "
                          f"{q['mean'] - r['mean']:>+14.3f}  "
                          f"{row['queue_wins']}/{len(result['seeds'])}  "
                          f"{q['mean'] - q['start']:>+10.3f} / {r['mean'] - r['start']:+.3f}  "
@@ -254,6 +256,9 @@ def render_plot(result: dict) -> bytes:
             ax.fill_between(result["budgets"], [v.min() for v in values],
                             [v.max() for v in values], color=color, alpha=0.2,
                             label=f"{strategy} (min-max)")
+        start = [np.mean(block["start"]["queue"][str(b)]) for b in result["budgets"]]
+        ax.plot(result["budgets"], start, linestyle="--", color="#b04a2f",
+                label="starting model (same rows)")
         ax.set(xlabel="reviewed sentences added",
                ylabel=("macro-F1 on the rest of the pool" if evaluation == "rest"
                        else "macro-F1 on the evaluation half"),

@@ -251,6 +251,10 @@ class ReviewStore:
         sql = self._ANSWER_SQL.format(id="id", table="answers") + " ORDER BY answered_at, id"
         return [self._answer(r) for r in self._read(sql)]
 
+    def revision(self) -> int:
+        """Grows with every saved answer: how a worker's correction memory knows it is stale."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM history")[0][0])
+
     def history(self, text: str) -> list[Answer]:
         """Every answer ever given for a text (by any reviewer), oldest first."""
         sql = (self._ANSWER_SQL.format(id="answer_id", table="history")

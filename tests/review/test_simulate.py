@@ -95,3 +95,48 @@ def test_a_budget_above_the_candidates_is_capped_and_said(tiny_labels, tiny_trai
     assert "capped at 6 candidates" in render_table(result)
     # Queue and random both take every candidate: one fit serves both.
     assert result["fits"] == 1
+
+
+def test_held_out_files_leave_training_and_become_the_pool(tiny_labels):
+    kept, held = tiny_labels.hold_out(["labels/sentences/articles-wire-b.csv"])
+    assert held and all(r.file.endswith("/articles-wire-b.csv") for r in held)
+    assert len(kept.rows) + len(held) == len(tiny_labels.rows)
+    assert "articles-wire-b.csv" not in kept.files
+    assert not {r.id for r in kept.rows} & {r.id for r in held}
+    assert kept.data_sha256 != tiny_labels.data_sha256  # a model trained on it says so
+
+
+def test_a_held_out_file_that_is_not_in_the_labels_is_an_error(tiny_labels):
+    import pytest
+
+    from model.errors import LabelError
+
+    with pytest.raises(LabelError, match="not a sentence file"):
+        tiny_labels.hold_out(["articles-wire-z.csv"])
+
+
+def test_simulate_on_a_held_out_stream_trains_without_it(
+        tmp_path, tiny_label_dir, tiny_trained, monkeypatch):
+    import model.review.simulate as simulation
+
+    seen = {}
+
+    def fake_train(labels, **kw):
+        seen["files"] = labels.files
+        return tiny_trained
+
+    monkeypatch.setattr(simulation, "train", fake_train)
+    out = tmp_path / "drift"
+    assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
+                   str(SEEDS), "--hold-out-files", "articles-wire-b.csv", "--budget", "5",
+                   "--seeds", "2", "--eval", "half", "--jobs", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "simulation.json").read_text())
+    assert "articles-wire-b.csv" not in seen["files"]
+    assert result["held_out_files"] == ["articles-wire-b.csv"] and result["pool"] is None
+    assert result["pool_rows"] > 0
+
+
+def test_simulate_needs_a_pool_or_a_held_out_file(tiny_label_dir, capsys):
+    assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
+                   str(SEEDS)]) != 0
+    assert "--pool" in capsys.readouterr().err
