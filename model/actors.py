@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple, Sequence
 
 from .errors import LabelError, Problem
 from .labels import ACTORS_DIR, _read_csv
@@ -84,8 +85,7 @@ class Alias:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
     """One actor named in a text: the code, the span [start, end) and the words used."""
 
     code: str
@@ -237,10 +237,10 @@ class ActorMatcher:
         return cls(*read_actor_data(folder))
 
     @cached_property
-    def simple(self) -> dict[str, str]:
+    def simple(self) -> dict[str, Alias]:
         """Words that are one whole alias and begin no longer one, with no context rule:
         their code is known from the word alone."""
-        return {key: alias.code for key, (alias, *more) in self.table.items()
+        return {key: alias for key, (alias, *more) in self.table.items()
                 if not more and alias.code and alias.text == key and key not in CONTEXT_WORDS}
 
     @cached_property
@@ -251,39 +251,23 @@ class ActorMatcher:
 
     def find(self, text: str) -> list[Mention]:
         """Every actor mention in text order; spans never overlap."""
-        mentions: list[Mention] = []
-        covered = 0
-        table = self.table
-        for match in (CANDIDATE_ASCII if text.isascii() else CANDIDATE).finditer(text):
-            start = match.start()
-            if start < covered:
-                continue
-            candidates = table.get(match.group(0))
-            if candidates is None:
-                continue
-            hit = _longest(text, start, candidates)
-            if hit is None:
-                continue
-            covered = start + len(hit.text)
-            if hit.code is not None:
-                mentions.append(Mention(hit.code, start, covered, text[start:covered],
-                                        hit.kind))
-        return _resolve(text, mentions, self.cog_aliases) if mentions else mentions
+        return self.find_many([text])[0]
 
-    def codes_many(self, texts: list[str]) -> list[list[str]]:
-        """Each text's sorted codes, equal to `codes(find(text))`, in one scan of the batch.
+    def find_many(self, texts: Sequence[str]) -> list[list[Mention]]:
+        """Each text's mentions, in one scan of the batch.
 
-        The texts are joined and scanned once; a word that names its actor alone costs one
-        dict lookup; only a text with a context word is matched on its own.
+        The texts are joined and scanned once (a text that holds the separator is scanned
+        alone); a word that names its actor alone costs one dict lookup; only a text with
+        a context word goes through the context rules.
         """
         joined = SEPARATOR.join(texts)
-        if joined.count(SEPARATOR) != max(len(texts) - 1, 0):
-            return [codes(self.find(t)) for t in texts]
-        found: list[set[str]] = [set() for _ in texts]
-        redo: set[int] = set()
+        if len(texts) > 1 and joined.count(SEPARATOR) != len(texts) - 1:
+            return [self.find_many([t])[0] for t in texts]
+        found: list[list[Mention]] = [[] for _ in texts]
+        context: set[int] = set()
         ends = list(itertools.accumulate(len(t) + 1 for t in texts))
         table, simple = self.table, self.simple
-        index, covered = 0, 0
+        index, offset, covered = 0, 0, 0
         scan = CANDIDATE_ASCII if joined.isascii() else CANDIDATE
         for match in scan.finditer(joined):
             start = match.start()
@@ -294,23 +278,27 @@ class ActorMatcher:
             if candidates is None:
                 continue
             while start >= ends[index]:
+                offset = ends[index]
                 index += 1
-            code = simple.get(word)
-            if code is not None:
-                found[index].add(code)
-                continue
-            if word in CONTEXT_WORDS:
-                redo.add(index)
-            hit = _longest(joined, start, candidates)
-            if hit is not None:
+            hit = simple.get(word)
+            if hit is None:
+                if word in CONTEXT_WORDS:
+                    context.add(index)
+                hit = _longest(joined, start, candidates)
+                if hit is None:
+                    continue
                 covered = start + len(hit.text)
-                if hit.code is not None:
-                    found[index].add(hit.code)
-                    if hit.code in ("COD", "COG"):
-                        redo.add(index)
-        for i in redo:
-            found[i] = set(codes(self.find(texts[i])))
-        return [sorted(f) for f in found]
+                if hit.code is None:
+                    continue
+            found[index].append(Mention(hit.code, start - offset, start - offset + len(hit.text),
+                                        joined[start:start + len(hit.text)], hit.kind))
+        for i in context:
+            found[i] = _resolve(texts[i], found[i], self.cog_aliases)
+        return found
+
+    def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text's sorted codes (the batch cell form)."""
+        return [sorted({m.code for m in mentions}) for mentions in self.find_many(texts)]
 
     def actor(self, code: str) -> Actor:
         return self.actors.get(code) or Actor(code, code, "country")
@@ -347,12 +335,11 @@ def _longest(text: str, start: int, candidates: list[Alias]) -> Alias | None:
 def _resolve(text: str, mentions: list[Mention], cog_aliases: frozenset[str]
              ) -> list[Mention]:
     """Apply the context rules: persons, the US state, "US" in capitals, Congo, the Alliance."""
-    has_lower = any(c.islower() for c in text)
-    title_case = _title_case(text)
+    has_lower = text != text.upper()
     cog = any(m.text.lower() in cog_aliases for m in mentions)
     out = []
     for m in mentions:
-        if m.text in PERSON_NAMES and has_lower and _is_person(text, m, title_case):
+        if m.text in PERSON_NAMES and has_lower and _is_person(text, m, _title_case(text)):
             continue
         if m.text == "Georgia" and GEORGIA_STATE.search(text) and "Tbilisi" not in text:
             continue

@@ -134,8 +134,9 @@ class Tagger:
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
             matcher = self.actors
-            for pred, text in zip(out, texts):
-                pred.actors = matcher.summary(matcher.find(text))
+            for pred, mentions in zip(out, matcher.find_many(texts)):
+                if mentions:
+                    pred.actors = matcher.summary(mentions)
         return out, probs
 
     def explain(self, text: str, topics: list[str]) -> dict[str, list[str]]:
