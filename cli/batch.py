@@ -9,6 +9,19 @@ from model.errors import SectagError
 from .common import add_common
 
 
+# Output columns a kept input column may not replace.
+RESERVED = ("id", "topics", "model_version", "actors", "partners", "sentences")
+
+
+def kept_columns(value: str | None) -> tuple[str, ...]:
+    """`--keep date,url` as a tuple of column names; an output column's name is refused."""
+    names = tuple(dict.fromkeys(n.strip() for n in (value or "").split(",") if n.strip()))
+    clash = [n for n in names if n in RESERVED or n.startswith("score_")]
+    if clash:
+        raise SectagError(f"--keep: {clash[0]!r} is an output column; keep another column")
+    return names
+
+
 def cmd_batch(args) -> int:
     from model.batch import BatchJob, Columns, detect_format, run_local
     from model.registry import Registry
@@ -18,7 +31,8 @@ def cmd_batch(args) -> int:
         job = BatchJob(str(args.input), str(args.output), detect_format(str(args.input),
                                                                          args.format),
                        detect_format(str(args.output), args.output_format), unit=args.unit,
-                       columns=Columns(args.id_column, args.text_column, args.max_chars),
+                       columns=Columns(args.id_column, args.text_column, args.max_chars,
+                                       keep=kept_columns(args.keep)),
                        chunk_size=args.chunk_size)
     except ValueError as exc:
         raise SectagError(str(exc)) from exc
@@ -54,6 +68,8 @@ def register(sub) -> None:
                    help="tag each row as one sentence, or split it as an article")
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
+    p.add_argument("--keep", metavar="COL[,COL...]",
+                   help="input columns copied unchanged, as strings, after the id")
     p.add_argument("--max-chars", type=int, default=100_000, help="longest text accepted")
     p.add_argument("--chunk-size", type=int, default=5000, help="rows per chunk (memory bound)")
     p.add_argument("--version", help="model version (default: current)")

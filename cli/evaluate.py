@@ -26,6 +26,12 @@ def cmd_evaluate(args) -> int:
         print(f"  {name:10s} {block['model']['macro_f1']:.3f} / "
               f"{block['keywords']['macro_f1']:.3f} / {block['majority']['macro_f1']:.3f}"
               f"  ({block['rows']} rows)")
+    for name, block in (result.get("actors") or {}).items():
+        if block:
+            s, p = block["sentences"] or {}, block["partners"] or {}
+            print(f"  actors ({name}): precision {s.get('precision', '-')}, recall "
+                  f"{s.get('recall', '-')}, F1 {s.get('f1', '-')}; partner exact match "
+                  f"{p.get('exact_match', '-')} over {p.get('articles', 0)} articles")
     if result["comparison"]:
         c = result["comparison"]
         print(f"  against {c['old']}: {len(c['changed'])} sentences changed tags")

@@ -19,9 +19,11 @@ TOPICS_FILE = "topics.csv"
 SENTENCES_DIR = "sentences"
 TOPIC_COLUMNS = ("name", "description")
 LEXICONS_DIR = "lexicons"
+ACTORS_DIR = "actors"  # the actor data (model/actors.py), validated with the labels
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
 # Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
-OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version")
+OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version",
+                    "actors", "partners")
 LEXICON_COLUMNS = ("entry", "aliases", "source")
 TOPIC_SEPARATOR = ";"
 AUTHORED = "authored"
@@ -339,6 +341,10 @@ def load_labels(root: str | Path, *, seeds_dir: str | Path | None = None,
     if check_runs:
         problems.extend(shared_runs(rows))
     lexicons = load_lexicons(root, names, problems)
+    if (root / ACTORS_DIR).is_dir():
+        from .actors import load_actor_data
+
+        load_actor_data(root / ACTORS_DIR, f"{root.name}/{ACTORS_DIR}", problems)
     if problems:
         raise LabelError(sorted(problems, key=lambda p: (p.file, p.row)))
     return LabelSet(topics, rows, data_hash(root), [p.name for p in files], lexicons)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
 
+from .actors import ActorMatcher
 from .articles import carried
 from .errors import InputError
 from .evidence import EvidenceFinder
 from .featurizer import Featurizer, FeatureRows
+from .partners import PartnerRule, rank_partners
 from .segment import split_sentences
 
 EVIDENCE_TERMS = 5
@@ -24,16 +27,18 @@ EVIDENCE_TERMS = 5
 
 @dataclass(slots=True)
 class Prediction:
-    """Topics found in one text, every topic's score, and the words behind each topic found."""
+    """Topics found in one text, every topic's score, the words behind each topic found,
+    and the actors (countries, organisations) the text names."""
 
     topics: list[str]
     scores: dict[str, float]
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    actors: list[dict] = field(default_factory=list)
     review: dict | None = None  # the remembered answer that set the topics, if one did
 
     def to_dict(self) -> dict:
         out = {"topics": self.topics, "scores": self.scores, "evidence": self.evidence,
-               "source": "review" if self.review else "model"}
+               "actors": self.actors, "source": "review" if self.review else "model"}
         if self.review:
             out["review"] = self.review
         return out
@@ -79,6 +84,14 @@ class Tagger:
         self._evidence_finder = EvidenceFinder(pipeline, self.featurizer.coef_t,
                                                evidence_terms,
                                                classes=self.featurizer.classes)
+
+    @cached_property
+    def actors(self) -> ActorMatcher:
+        """The actor matcher, built on first use from `labels/actors/` (pycountry + data);
+        assign another to use other data. No model file is involved."""
+        return ActorMatcher.from_dir()
+
+    partner_rule = PartnerRule()
 
     @classmethod
     def from_registry(cls, registry, version: str | None = None) -> "Tagger":
@@ -132,6 +145,10 @@ class Tagger:
                 for (i, hits), words in zip(wanted, self._evidence_finder.find_many(
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
+            matcher = self.actors
+            for pred, mentions in zip(out, matcher.find_many(texts)):
+                if mentions:
+                    pred.actors = matcher.summary(mentions)
         return out, probs
 
     def _recalled(self, recalls, found: list[list[int]], out: list[Prediction],
@@ -183,11 +200,29 @@ class Tagger:
                 counts[topic] += 1
         # The rule reads the unrounded scores the sentences' own topics were decided on.
         found = self.article_topics(probs)
+        units = ([title_pred] if title_pred else []) + preds
         return {
             "model_version": self.version,
             "title": title_pred.to_dict() if title_pred else None,
             "sentences": [{"text": s.text, "start": s.start, "end": s.end, **p.to_dict()}
                           for s, p in zip(sentences, preds)],
             "article": {"topics": found,
-                        "scores": article_scores, "sentence_counts": counts},
+                        "scores": article_scores, "sentence_counts": counts,
+                        **self.article_actors([[a["code"] for a in p.actors] for p in units])},
+        }
+
+    def article_actors(self, units: list[list[str]]) -> dict:
+        """The article's actors (sentences naming each, title counted) and its partners,
+        from each unit's actor codes (title first, if any)."""
+        counts: dict[str, int] = {}
+        for unit in units:
+            for code in dict.fromkeys(unit):
+                counts[code] = counts.get(code, 0) + 1
+        matcher = self.actors
+        countries = [[c for c in unit if matcher.is_country(c)] for unit in units]
+        return {
+            "actors": [{**matcher.fields(code), "sentences": n}
+                       for code, n in counts.items()],
+            "partners": [{"code": code, "name": matcher.actor(code).name}
+                         for code in rank_partners(countries, self.partner_rule)],
         }

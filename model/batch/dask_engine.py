@@ -99,7 +99,7 @@ def process_block(job: BatchJob, block: Block, index: int, registry_root: str, v
         else:
             items = list(formats.iter_csv(io.BytesIO(data), block.first_line, job.columns,
                                            header=header))
-    records, errors = tag_items(items, tagger, job.unit)
+    records, errors = tag_items(items, tagger, job.unit, job.columns.keep)
     return write_part(job.work_dir, index, records, errors, job, tagger.topics, len(items))
 
 
@@ -119,7 +119,7 @@ def run_dask(job: BatchJob, registry: Registry, version: str, *, scheduler: str 
         if job.in_format == "csv":
             with formats._open(job.input, "rb") as handle:
                 header = formats.read_csv_header(handle)
-            missing = [c for c in (job.columns.id, job.columns.text) if c not in header]
+            missing = [c for c in job.columns.read if c not in header]
             if missing:
                 raise ValueError(f"the CSV header has no column {missing[0]!r}")
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,

@@ -60,38 +60,50 @@ class BatchJob:
         return {"input": self.input, "unit": self.unit, "chunking": chunking,
                 "in_format": self.in_format, "out_format": self.out_format,
                 "id_column": self.columns.id, "text_column": self.columns.text,
-                "max_chars": self.columns.max_chars, "model_version": version}
+                "max_chars": self.columns.max_chars, "keep": list(self.columns.keep),
+                "model_version": version}
 
 
-def tag_items(items: list[Item], tagger: Tagger, unit: str) -> tuple[list[dict], list[Item]]:
+def tag_items(items: list[Item], tagger: Tagger, unit: str, keep: tuple[str, ...] = ()
+              ) -> tuple[list[dict], list[Item]]:
     """Output records for the good rows, in order, and the refused rows."""
     good = [i for i in items if i.reason is None]
     errors = [i for i in items if i.reason is not None]
     records = []
     if unit == "sentence":
         with collections_paused():
-            _, found, scores = tagger.decide([i.text for i in good])
+            texts = [i.text for i in good]
+            _, found, scores = tagger.decide(texts)
+            actors = tagger.actors.codes_many(texts)
             topics, version = tagger.topics, tagger.version
             names = [f"score_{t}" for t in topics]
-            for item, hits, row in zip(good, found, scores):
-                record = {"id": item.id, "topics": [topics[j] for j in hits]}
+            for item, hits, row, codes in zip(good, found, scores, actors):
+                record = {"id": item.id, **dict(zip(keep, item.kept)),
+                          "topics": [topics[j] for j in hits]}
                 record.update(zip(names, row))
                 record["model_version"] = version
+                record["actors"] = codes
                 records.append(record)
     else:
         for item in good:
             result = tagger.tag_article(item.text)
-            sentences = [{k: s[k] for k in ("start", "end", "topics", "scores")}
+            article = result["article"]
+            sentences = [{"start": s["start"], "end": s["end"], "topics": s["topics"],
+                          "scores": s["scores"], "actors": _codes(s["actors"])}
                          for s in result["sentences"]]
-            records.append({**_record(item.id, result["article"]["topics"],
-                                      result["article"]["scores"], tagger),
+            records.append({"id": item.id, **dict(zip(keep, item.kept)),
+                            "topics": article["topics"],
+                            **{f"score_{t}": article["scores"][t] for t in tagger.topics},
+                            "model_version": tagger.version,
+                            "actors": _codes(article["actors"]),
+                            "partners": [p["code"] for p in article["partners"]],
                             "sentences": sentences})
     return records, errors
 
 
-def _record(rid: str, topics: list[str], scores: dict, tagger: Tagger) -> dict:
-    return {"id": rid, "topics": topics, **{f"score_{t}": scores[t] for t in tagger.topics},
-            "model_version": tagger.version}
+def _codes(actors: list[dict]) -> list[str]:
+    """The sorted codes of an actors list (the batch cell form)."""
+    return sorted(a["code"] for a in actors)
 
 
 def iter_items(job: BatchJob) -> Iterator[Item]:
@@ -115,7 +127,7 @@ def write_part(work: Path, index: int, records: list[dict], errors: list[Item], 
     """Write one chunk's output and errors; the .done record last marks it complete."""
     write_atomic(work / part_name(index, ".out"),
                   formats.encode_part(records, job.out_format, tagger_topics, job.unit,
-                                       header=(index == 0)))
+                                       header=(index == 0), keep=job.columns.keep))
     write_atomic(work / part_name(index, ".err"), formats.encode_errors(errors))
     done = {"rows_in": rows_in, "tagged": len(records), "errors": len(errors)}
     write_atomic(work / part_name(index, DONE), json.dumps(done).encode())
@@ -254,7 +266,7 @@ def _chunks(items: Iterator[Item], size: int, first: int) -> Iterator[tuple[int,
 
 
 def _tag_chunk(job: BatchJob, tagger: Tagger, index: int, chunk: list[Item]) -> dict:
-    records, errors = tag_items(chunk, tagger, job.unit)
+    records, errors = tag_items(chunk, tagger, job.unit, job.columns.keep)
     return write_part(job.work_dir, index, records, errors, job, tagger.topics, len(chunk))
 
 

@@ -27,13 +27,21 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 class Columns:
     """Which input columns hold the id and the text, and the longest text accepted.
 
-    `source` optionally names a column (a title or URL) carried along as the row's source.
+    `source` optionally names a column (a title or URL) carried along as the row's source;
+    `keep` names input columns copied unchanged, as strings, into the output (`--keep`).
     """
 
     id: str = "id"
     text: str = "text"
     max_chars: int = 100_000
     source: str | None = None
+    keep: tuple[str, ...] = ()
+
+    @property
+    def read(self) -> list[str]:
+        """Every column a reader needs, each once."""
+        return list(dict.fromkeys(c for c in (self.id, self.text, self.source, *self.keep)
+                                  if c))
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Item:
     text: str | None = None
     reason: str | None = None
     source: str | None = None
+    kept: tuple[str, ...] = ()
 
 
 def detect_format(path: str, explicit: str | None = None) -> str:
@@ -83,7 +92,19 @@ def check_row(line: int, record: dict, columns: Columns) -> Item:
                                        f"is {columns.max_chars}")
     source = record.get(columns.source) if columns.source else None
     return Item(line, rid, text, source=source if isinstance(source, str) and source.strip()
-                and not _has_undecodable(source) else None)
+                and not _has_undecodable(source) else None,
+                kept=tuple(_as_string(record.get(c)) for c in columns.keep))
+
+
+def _as_string(value) -> str:
+    """A kept column's value as a string: missing is empty, lists and objects are JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _has_undecodable(value: str) -> bool:
@@ -123,8 +144,7 @@ def iter_csv(stream: IO[bytes], first_line: int, columns: Columns,
         except StopIteration:
             return
         start = line_of()
-        missing = [c for c in (columns.id, columns.text, columns.source)
-                   if c and c not in header]
+        missing = [c for c in columns.read if c not in header]
         if missing:
             raise ValueError(f"the CSV header has no column {missing[0]!r} (header: "
                              f"{', '.join(header)}); choose one with --id-column/--text-column")
@@ -159,15 +179,15 @@ def iter_parquet_batches(path: str, columns: Columns, batch_size: int,
     with _open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
         names = parquet.schema_arrow.names
-        wanted = [c for c in (columns.id, columns.text, columns.source) if c]
+        wanted = columns.read
         missing = [c for c in wanted if c not in names]
         if missing:
             raise ValueError(f"the Parquet file has no column {missing[0]!r} (columns: "
                              f"{', '.join(names)})")
         row = first_row
         for batch in parquet.iter_batches(batch_size=batch_size, row_groups=row_groups,
-                                          columns=list(dict.fromkeys(wanted))):
-            values = {name: batch.column(name).to_pylist() for name in dict.fromkeys(wanted)}
+                                          columns=wanted):
+            values = {name: batch.column(name).to_pylist() for name in wanted}
             for record in zip(*(values[c] for c in wanted)):
                 yield check_row(row, dict(zip(wanted, record)), columns)
                 row += 1
@@ -180,65 +200,75 @@ def _open(path: str, mode: str):
 
 
 # -- output -----------------------------------------------------------------------------
-def output_columns(topics: list[str], unit: str) -> list[str]:
-    cols = ["id", "topics", *(f"score_{t}" for t in topics), "model_version"]
-    return cols + (["sentences"] if unit == "article" else [])
+LIST_COLUMNS = ("topics", "actors", "partners")  # lists: JSON arrays, ";" in CSV
+
+
+def output_columns(topics: list[str], unit: str, keep: tuple[str, ...] = ()) -> list[str]:
+    cols = ["id", *keep, "topics", *(f"score_{t}" for t in topics), "model_version", "actors"]
+    return cols + (["partners", "sentences"] if unit == "article" else [])
 
 
 def encode_part(records: list[dict], fmt: str, topics: list[str], unit: str,
-                header: bool) -> bytes:
+                header: bool, keep: tuple[str, ...] = ()) -> bytes:
     """One part of the output file in its format (CSV with a header only when asked)."""
     if fmt == "jsonl":
-        lines = _sentence_lines(records, topics) if unit == "sentence" else \
+        lines = _sentence_lines(records, topics, keep) if unit == "sentence" else \
             [json.dumps(r, ensure_ascii=False) for r in records]
         return "".join(f"{line}\n" for line in lines).encode("utf-8", "surrogatepass")
-    cols = output_columns(topics, unit)
+    cols = output_columns(topics, unit, keep)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if header:
             writer.writerow(cols)
         for r in records:
-            writer.writerow([";".join(r["topics"]) if c == "topics" else
+            writer.writerow([";".join(r[c]) if c in LIST_COLUMNS else
                              json.dumps(r[c], ensure_ascii=False) if c == "sentences" else r[c]
                              for c in cols])
         return buffer.getvalue().encode("utf-8", "surrogatepass")
-    return _parquet_bytes(records, cols, topics)
+    return _parquet_bytes(records, cols, topics, keep)
 
 
-def _sentence_lines(records: list[dict], topics: list[str]) -> list[str]:
+def _sentence_lines(records: list[dict], topics: list[str], keep: tuple[str, ...] = ()
+                    ) -> list[str]:
     """`json.dumps(record, ensure_ascii=False)` of sentence records, spelled out (faster);
     a record of another shape or with a non-finite score goes through json.dumps."""
     string = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
     names = [f"score_{t}" for t in topics]
     keys = [f"{string(n)}: " for n in names]
-    shape = ["id", "topics", *names, "model_version"]
+    kept_keys = [f", {string(k)}: " for k in keep]
+    shape = ["id", *keep, "topics", *names, "model_version", "actors"]
     lines = []
     for r in records:
         scores = [r.get(n) for n in names]
         if not names or list(r) != shape or type(r["id"]) is not str or \
                 type(r["model_version"]) is not str or \
                 not all(type(v) is float and math.isfinite(v) for v in scores) or \
-                not all(type(t) is str for t in r["topics"]):
+                not all(type(t) is str for t in r["topics"]) or \
+                not all(type(r[k]) is str for k in keep):
             lines.append(json.dumps(r, ensure_ascii=False))
             continue
         lines.append("".join(
-            ['{"id": ', string(r["id"]), ', "topics": [',
+            ['{"id": ', string(r["id"]),
+             *[k + string(r[c]) for k, c in zip(kept_keys, keep)], ', "topics": [',
              ", ".join([string(t) for t in r["topics"]]), "], ",
              ", ".join([k + float.__repr__(v) for k, v in zip(keys, scores)]),
-             ', "model_version": ', string(r["model_version"]), "}"]))
+             ', "model_version": ', string(r["model_version"]), ', "actors": [',
+             ", ".join([string(a) for a in r["actors"]]), "]}"]))
     return lines
 
 
-def _parquet_bytes(records: list[dict], cols: list[str], topics: list[str]) -> bytes:
+def _parquet_bytes(records: list[dict], cols: list[str], topics: list[str],
+                   keep: tuple[str, ...] = ()) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fields = [pa.field("id", pa.string()), pa.field("topics", pa.list_(pa.string()))]
+    fields = [pa.field("id", pa.string()), *(pa.field(k, pa.string()) for k in keep),
+              pa.field("topics", pa.list_(pa.string()))]
     fields += [pa.field(f"score_{t}", pa.float64()) for t in topics]
-    fields += [pa.field("model_version", pa.string())]
+    fields += [pa.field("model_version", pa.string()), pa.field("actors", pa.list_(pa.string()))]
     if "sentences" in cols:
-        fields.append(pa.field("sentences", pa.string()))
+        fields += [pa.field("partners", pa.list_(pa.string())), pa.field("sentences", pa.string())]
     data = {c: [json.dumps(r[c], ensure_ascii=False) if c == "sentences" else r[c]
                 for r in records] for c in cols}
     table = pa.table(data, schema=pa.schema(fields))

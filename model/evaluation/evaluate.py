@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from .actor_metrics import actor_results
 from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
 from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
@@ -192,6 +193,10 @@ def evaluate(labels: LabelSet, registry: Registry, *, version: str | None = None
     if test_rows is not None:
         report["test"] = {"file": str(test_file),
                           **external_results(tagger, test_rows, labels.topics)}
+    report["actors"] = {
+        "training": actor_results(labels.rows, tagger.actors, tagger.partner_rule),
+        "test": actor_results(test_rows, tagger.actors, tagger.partner_rule)
+        if test_rows else None}
     against = against or previous_version(registry, tagger.version)
     if against:
         old = Tagger.from_registry(registry, against)

@@ -92,6 +92,44 @@ def article_rows(block: dict, topics: list[str]) -> tuple[list[list[str]], list[
     return overall, per_topic
 
 
+ACTOR_HEADER = ["data", "sentences", "true actors", "precision", "recall", "F1",
+                "sentences wrong", "articles", "partner exact match"]
+
+
+def actor_rows(report: dict) -> list[list[str]]:
+    """One row per labelled data set (training labels, test file) with actor figures."""
+    rows = []
+    for name, block in (report.get("actors") or {}).items():
+        if not block:
+            continue
+        s, p = block["sentences"] or {}, block["partners"] or {}
+        rows.append([name, str(s.get("sentences", "–")), str(s.get("true_actors", "–")),
+                     _fmt(s.get("precision")), _fmt(s.get("recall")), _fmt(s.get("f1")),
+                     str(s.get("sentences_wrong", "–")), str(p.get("articles", "–")),
+                     _fmt(p.get("exact_match"))])
+    return rows
+
+
+def actor_misses(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) for the sentences and articles whose actors were wrong."""
+    out = []
+    for name, block in (report.get("actors") or {}).items():
+        if block and block["sentences"]:
+            out.append((f"Actor errors ({name}, first {len(block['sentences']['wrong'])})",
+                        ["id", "sentence", "true", "found"],
+                        [[w["id"], w["text"], ";".join(w["true"]), ";".join(w["found"])]
+                         for w in block["sentences"]["wrong"]]))
+        if block and block["partners"]:
+            out.append((f"Partner errors ({name})", ["article", "true", "found (ranked)"],
+                        [[w["article"], ";".join(w["true"]), ";".join(w["found"])]
+                         for w in block["partners"]["wrong"]]))
+    return out
+
+
+ACTORS_NOTE = ("Actors are found by rule (model/actors.py), so training and test figures "
+               "are not cross-validated; the partner rule was tuned on the training articles.")
+
+
 def _error_sections(report: dict) -> list[tuple[str, dict]]:
     """(where, errors per topic): the cross-validation's, then the test file's if any."""
     out = [("cross-validation", report["cv"]["errors"])]
@@ -143,6 +181,11 @@ def render_markdown(report: dict, *, errors_per_topic: int = 10) -> str:
         overall, per_topic = article_rows(block, topics)
         parts += [f"## {title}", "", _md_table(ARTICLE_OVERALL_HEADER, overall), "",
                   _md_table(ARTICLE_HEADER, per_topic), ""]
+    if actor_rows(report):
+        parts += ["## Actors and partners", "", ACTORS_NOTE, "",
+                  _md_table(ACTOR_HEADER, actor_rows(report)), ""]
+        for title, header, rows in actor_misses(report):
+            parts += [f"### {title}", "", _md_table(header, rows) if rows else "none", ""]
     comparison = report.get("comparison")
     if comparison:
         parts += _md_comparison(comparison)
@@ -208,6 +251,12 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
         overall, per_topic = article_rows(block, topics)
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(ARTICLE_OVERALL_HEADER, overall),
                   _html_table(ARTICLE_HEADER, per_topic)]
+    if actor_rows(report):
+        parts += ["<h2>Actors and partners</h2>", f"<p>{html.escape(ACTORS_NOTE)}</p>",
+                  _html_table(ACTOR_HEADER, actor_rows(report))]
+        for title, header, rows in actor_misses(report):
+            parts.append(f"<details><summary>{html.escape(title)}</summary>"
+                         f"{_html_table(header, rows)}</details>")
     comparison = report.get("comparison")
     if comparison:
         keys = sorted({k for v in comparison["per_topic"].values() for k in v})

@@ -37,7 +37,8 @@ def make_jsonl(path, texts, n, seed=0):
             elif kind < 0.075:
                 handle.write(json.dumps({"id": f"r{i}", "text": "x" * 3000}).encode() + b"\n")
             else:
-                handle.write(json.dumps({"id": f"r{i}", "text": rng.choice(texts)}).encode()
+                handle.write(json.dumps({"id": f"r{i}", "text": rng.choice(texts),
+                                         "date": f"2024-01-{i % 28 + 1:02d}"}).encode()
                              + b"\n")
                 expected[line] = True
                 continue
@@ -75,7 +76,8 @@ def test_every_row_accounted_for_exactly_once(tmp_path, tagger, texts):
         assert word in reasons
     first = out[0]
     assert first["model_version"] == tagger.version
-    assert set(first) == {"id", "topics", "model_version", *(f"score_{t}" for t in tagger.topics)}
+    assert set(first) == {"id", "topics", "model_version", "actors",
+                          *(f"score_{t}" for t in tagger.topics)}
     assert not job.work_dir.exists()
 
 
@@ -90,6 +92,9 @@ def test_sentence_results_equal_the_tagger(tmp_path, tagger, texts):
     preds = tagger.predict(sample, evidence=False)
     assert [r["topics"] for r in out] == [p.topics for p in preds]
     assert [r["id"] for r in out] == [str(i) for i in range(len(sample))]
+    assert [r["actors"] for r in out] == [sorted(a["code"] for a in p.actors)
+                                          for p in tagger.predict(sample, evidence=False)]
+    assert any(r["actors"] for r in out)
 
 
 @pytest.mark.parametrize("in_fmt, out_fmt", [("csv", "csv"), ("csv", "parquet"),
@@ -226,7 +231,7 @@ def test_dask_output_identical_to_local(tmp_path, full_registry, tagger, texts, 
     src = tmp_path / "src.jsonl"
     make_jsonl(src, texts, 1200, seed=7)
     job = BatchJob(str(tmp_path / f"in.{in_fmt}"), str(tmp_path / "local.out.jsonl"), in_fmt,
-                   "jsonl", columns=Columns(max_chars=2000), chunk_size=150)
+                   "jsonl", columns=Columns(max_chars=2000, keep=("date",)), chunk_size=150)
     if in_fmt == "jsonl":
         src.rename(job.input)
     else:
@@ -237,11 +242,12 @@ def test_dask_output_identical_to_local(tmp_path, full_registry, tagger, texts, 
             except ValueError:
                 continue
             if isinstance(record.get("text"), str) or "text" not in record:
-                rows.append({"id": record.get("id"), "text": record.get("text")})
+                rows.append({"id": record.get("id"), "text": record.get("text"),
+                             "date": record.get("date", "")})
         if in_fmt == "csv":
             import csv
             with open(job.input, "w", encoding="utf-8", newline="") as handle:
-                writer = csv.DictWriter(handle, ["id", "text"])
+                writer = csv.DictWriter(handle, ["id", "text", "date"])
                 writer.writeheader()
                 writer.writerows(rows)
         else:
@@ -254,3 +260,66 @@ def test_dask_output_identical_to_local(tmp_path, full_registry, tagger, texts, 
     assert summary["input_rows"] > 0
     assert open(dask_job.output, "rb").read() == open(job.output, "rb").read()
     assert open(dask_job.errors_path, "rb").read() == open(job.errors_path, "rb").read()
+    out = read_jsonl(job.output)
+    assert list(out[0])[:2] == ["id", "date"] and out[0]["date"].startswith("2024-01-")
+    assert any(r["actors"] for r in out)
+
+
+SEED_PARTNERS = [["KOR", "LBY"], ["EGY", "LBY"], ["LBY", "RUS"], ["GBR", "LBY"], ["GBR", "LBY"]]
+
+
+def read_output(path, fmt):
+    """Output rows as dicts of lists and strings, whatever the format."""
+    if fmt == "parquet":
+        return pq.read_table(path).to_pylist()
+    if fmt == "jsonl":
+        return read_jsonl(path)
+    import csv
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for column in ("topics", "actors", "partners"):
+            row[column] = [c for c in row[column].split(";") if c]
+    return rows
+
+
+@pytest.mark.parametrize("out_fmt", ["jsonl", "csv", "parquet"])
+def test_article_actor_columns_and_kept_columns(tmp_path, tagger, out_fmt):
+    """Seed articles: actors and partners columns in every format, --keep after the id."""
+    job = job_for(tmp_path, "keep", out_fmt=out_fmt, unit="article",
+                  columns=Columns(max_chars=100_000, keep=("date", "url")))
+    with open(job.input, "w", encoding="utf-8") as handle:
+        for i, path in enumerate(sorted(SEEDS.iterdir())):
+            handle.write(json.dumps({"id": path.name, "text": path.read_text("utf-8"),
+                                     "date": f"2016-10-2{i}", "url": None}) + "\n")
+    run_local(job, tagger, quiet=True)
+    rows = read_output(job.output, out_fmt)
+    assert list(rows[0])[:3] == ["id", "date", "url"]
+    assert [r["date"] for r in rows] == [f"2016-10-2{i}" for i in range(5)]
+    assert all(r["url"] == "" for r in rows)
+    assert [sorted(r["partners"]) for r in rows] == SEED_PARTNERS
+    for row, partners in zip(rows, SEED_PARTNERS):
+        assert set(partners) <= set(row["actors"]) and row["actors"] == sorted(row["actors"])
+    if out_fmt == "parquet":
+        schema = pq.read_schema(job.output)
+        assert schema.field("actors").type == pa.list_(pa.string())
+        assert schema.field("partners").type == pa.list_(pa.string())
+
+
+def test_sentence_unit_has_no_partners_column(tmp_path, tagger):
+    job = job_for(tmp_path, "nopart", out_fmt="csv")
+    make_jsonl(job.input, ["Egypt will train Libyan police."], 5)
+    run_local(job, tagger, quiet=True)
+    header = open(job.output, encoding="utf-8").readline().strip().split(",")
+    assert "actors" in header and "partners" not in header
+
+
+def test_keep_refuses_an_output_column(tmp_path, full_registry):
+    from model.errors import SectagError
+    from cli.batch import kept_columns
+
+    assert kept_columns("date, url,date") == ("date", "url")
+    with pytest.raises(SectagError, match="output column"):
+        kept_columns("topics")
+    with pytest.raises(SectagError, match="output column"):
+        kept_columns("score_training")

@@ -1,0 +1,372 @@
+"""Actors: the countries and international organisations a text names, with their spans.
+
+Country names come from pycountry; `labels/actors/countries.csv` adds what pycountry lacks
+(demonyms, capitals, seats of government, common short names, organisations) and
+`labels/actors/not-actors.csv` lists phrases that contain a country word but name no actor
+("Niger River", "Gulf of Guinea", "New Mexico"). One precompiled regex finds capitalised
+words and acronyms; each is looked up in a dict of the aliases that start with it, longest
+first, so the cost is a few dict lookups per capitalised word, not one scan per alias.
+
+Ambiguity rules (beyond the not-actors phrases, which win by being longer):
+- case: a name must start with a capital (or be all capitals, as in "TRIPOLI -"); acronyms
+  ("US", "UN", "AU", "EU") match only as written, so "us" and "un-" never match, and "US"
+  in a text with no lower-case letter counts only as "THE US" or "US-";
+- "Jordan" and "Chad" are a person when the word before is a capitalised name ("Michael
+  Jordan") or the word after is a capitalised surname ("Jordan Smith", not "Jordan Armed
+  Forces"); the second test is off in Title Case headlines;
+- "Georgia" is the US state when the text says so ("Atlanta", "state of Georgia", "Georgia
+  governor", "US state") and does not name Tbilisi;
+- bare "Congo"/"Congolese" is the DR Congo (COD) unless the same text names the Republic
+  of the Congo (Brazzaville, "Republic of the Congo", "Congo-Brazzaville"): then COG;
+- "Korean" is South Korea; "North Korean" is one longer alias (PRK); "Guinea" alone is GIN,
+  "Equatorial Guinea", "Guinea-Bissau", "Papua New Guinea" are longer aliases;
+- "Turkey" the bird is written in lower case, and lower case never matches;
+- "the Alliance" is not matched (too often another alliance): NATO is named by its names.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+from .errors import LabelError, Problem
+from .labels import ACTORS_DIR, _read_csv
+
+COUNTRIES_FILE = "countries.csv"
+NOT_ACTORS_FILE = "not-actors.csv"
+ALIAS_COLUMNS = ("code", "alias", "kind", "source")
+NOT_ACTOR_COLUMNS = ("phrase", "reason", "source")
+COUNTRY_KINDS = ("name", "demonym", "capital", "seat")
+ORG_KINDS = ("organisation", "org_name")
+KINDS = COUNTRY_KINDS + ORG_KINDS
+# Codes pycountry does not carry but the specification uses (user-assigned, widely used).
+EXTRA_COUNTRIES = {"XKX": "Kosovo"}
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "labels" / ACTORS_DIR
+
+# A run of word characters from a capital letter (Latin, accents included): where an alias
+# can start. Without a leading \b the regex engine skips ahead by its first character set.
+CANDIDATE = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-Ž]\w*")
+CANDIDATE_ASCII = re.compile(r"[A-Z]\w*")  # the same on ASCII text, faster
+SEPARATOR = "\x00"
+# Words whose meaning depends on the rest of the text (see the module docstring).
+CONTEXT_WORDS = frozenset(("Jordan", "Chad", "Georgia", "US", "Congo", "Congolese"))
+PERSON_NAMES = ("Jordan", "Chad")
+# Words that may follow "Jordan"/"Chad" in the country's own institutions and places.
+INSTITUTION_WORDS = frozenset(
+    "Armed Army Air Airlines Navy Police Customs Government Embassy Red Royal National "
+    "Public Security Interior Foreign Ministry Minister Border Gendarmerie Aviation Bank "
+    "Investment Chamber Valley River Basin Times News Television Radio Agency Authority "
+    "Commission Council Parliament Senate Court State Republic Kingdom Monday Tuesday "
+    "Wednesday Thursday Friday Saturday Sunday January February March April May June July "
+    "August September October November December And Or To In On At For With From".split())
+# Capitalised words before "Jordan"/"Chad" that are not a first name.
+NOT_FIRST_NAMES = frozenset(
+    "The In On At For From With And But Of To By Into Across Near Including Neighbouring "
+    "Neighboring Kingdom Hashemite King Queen Northern Southern Eastern Western Central "
+    "Both Like Unlike While When As Also Then Where Visit Visits Said Says Between "
+    "Lake Rural Urban Rebel Rebels Troops Forces Army Police Officials".split())
+GEORGIA_STATE = re.compile(r"\bAtlanta\b|\bSavannah\b|\bMacon\b|state of Georgia|"
+                           r"Georgia (?:state|governor|Gov\.)|Georgia's governor|"
+                           r"governor of Georgia|\bU\.?S\.? state\b", re.IGNORECASE)
+ALL_CAPS_US = re.compile(r"THE US\b|\bUS-")
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One way of naming an actor: its code, the surface form, its kind, where it is from."""
+
+    code: str | None  # None: a phrase that names no actor
+    text: str
+    kind: str
+    source: str = ""
+
+
+class Mention(NamedTuple):
+    """One actor named in a text: the code, the span [start, end) and the words used."""
+
+    code: str
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An actor's code, display name and type (`country` or `organisation`)."""
+
+    code: str
+    name: str
+    type: str
+
+
+def country_names() -> dict[str, list[str]]:
+    """pycountry's names per alpha-3 code, display name first (names with a comma or
+    parentheses, "Korea, Republic of", are left to the data file)."""
+    import pycountry
+
+    names: dict[str, list[str]] = {}
+    for country in pycountry.countries:
+        forms = [getattr(country, "common_name", None), country.name,
+                 getattr(country, "official_name", None)]
+        names[country.alpha_3] = [f for f in dict.fromkeys(forms)
+                                  if f and "," not in f and "(" not in f]
+    return names
+
+
+def load_actor_data(folder: Path, display: str, problems: list[Problem]
+                    ) -> tuple[list[Alias], list[Alias]]:
+    """(aliases, not-actor phrases) from the data folder; problems name file, line, column."""
+    aliases = _load_aliases(folder / COUNTRIES_FILE, f"{display}/{COUNTRIES_FILE}", problems)
+    phrases = []
+    not_display = f"{display}/{NOT_ACTORS_FILE}"
+    seen: dict[str, int] = {}
+    for line, rec in _read_csv(folder / NOT_ACTORS_FILE, not_display, NOT_ACTOR_COLUMNS,
+                               problems, ()):
+        phrase = rec["phrase"].strip()
+        if not phrase:
+            problems.append(Problem(not_display, line, "phrase", "empty phrase"))
+            continue
+        if phrase.lower() in seen:
+            problems.append(Problem(not_display, line, "phrase", f"duplicate phrase {phrase!r} "
+                                    f"(first at line {seen[phrase.lower()]})"))
+            continue
+        seen[phrase.lower()] = line
+        phrases.append(Alias(None, phrase, "not_actor", rec["source"].strip()))
+    return aliases, phrases
+
+
+def _load_aliases(path: Path, display: str, problems: list[Problem]) -> list[Alias]:
+    records = _read_csv(path, display, ALIAS_COLUMNS, problems, ())
+    countries = set(country_names()) | set(EXTRA_COUNTRIES)
+    organisations = {rec["code"].strip() for _, rec in records
+                     if rec["kind"].strip() == "organisation"}
+    aliases: list[Alias] = []
+    first: dict[str, tuple[str, int]] = {}
+    for line, rec in records:
+        code, alias, kind = rec["code"].strip(), rec["alias"].strip(), rec["kind"].strip()
+        bad = len(problems)
+        if kind not in KINDS:
+            problems.append(Problem(display, line, "kind", f"unknown kind {kind!r} "
+                                    f"(one of {', '.join(KINDS)})"))
+        elif kind in COUNTRY_KINDS and code not in countries:
+            problems.append(Problem(display, line, "code", f"unknown country code {code!r}: "
+                                    "use an ISO 3166-1 alpha-3 code (pycountry) or "
+                                    f"{', '.join(EXTRA_COUNTRIES)}"))
+        elif kind in ORG_KINDS and code not in organisations:
+            problems.append(Problem(display, line, "code", f"unknown organisation code "
+                                    f"{code!r}: define it with a row of kind 'organisation'"))
+        if not alias:
+            problems.append(Problem(display, line, "alias", "empty alias"))
+        elif alias.lower() in first and first[alias.lower()][0] != code:
+            other, other_line = first[alias.lower()]
+            problems.append(Problem(display, line, "alias", f"alias {alias!r} maps to {code} "
+                                    f"and to {other} (line {other_line})"))
+        if len(problems) == bad:
+            first.setdefault(alias.lower(), (code, line))
+            aliases.append(Alias(code, alias, kind, rec["source"].strip()))
+    return aliases
+
+
+def read_actor_data(folder: str | Path = DEFAULT_DATA_DIR) -> tuple[list[Alias], list[Alias]]:
+    """The validated data folder, or LabelError listing every problem."""
+    folder = Path(folder)
+    problems: list[Problem] = []
+    data = load_actor_data(folder, f"{folder.parent.name}/{folder.name}", problems)
+    if problems:
+        raise LabelError(problems)
+    return data
+
+
+def _plural(demonym: str) -> str | None:
+    """"Libyan" -> "Libyans"; none for "British", "Chinese", "Swiss", "Dutch"."""
+    if demonym.endswith(("sh", "ch", "ese", "s", "x", "z")) or " " in demonym:
+        return None
+    return demonym + "s"
+
+
+def _first_token(text: str) -> str:
+    match = re.match(r"\w+", text)
+    return match.group(0) if match else ""
+
+
+class ActorMatcher:
+    """The compiled alias table: `find(text)` gives every actor mention with its span."""
+
+    def __init__(self, aliases: list[Alias], not_actors: list[Alias] = ()):
+        pycountry_names = country_names()
+        self.actors: dict[str, Actor] = {}
+        every: list[Alias] = []
+        data_names: dict[str, str] = {}
+        for a in aliases:
+            if a.kind == "name":
+                data_names.setdefault(a.code, a.text)
+            elif a.kind == "organisation":
+                self.actors.setdefault(a.code, Actor(a.code, a.text, "organisation"))
+        for code, names in {**{c: [] for c in EXTRA_COUNTRIES}, **pycountry_names}.items():
+            display = names[0] if names else data_names.get(code, EXTRA_COUNTRIES.get(code, code))
+            self.actors[code] = Actor(code, display, "country")
+        # Data-file aliases first: they win over a pycountry name spelled the same
+        # (bare "Congo" is the DR Congo here, pycountry's name for COG).
+        for a in aliases:
+            every.append(a)
+            plural = _plural(a.text) if a.kind == "demonym" else None
+            if plural:
+                every.append(Alias(a.code, plural, a.kind, a.source))
+        every += [Alias(code, n, "name", "ISO 3166 / pycountry")
+                  for code, names in pycountry_names.items() for n in names]
+        every += list(not_actors)
+        table: dict[str, dict[str, Alias]] = {}
+        for a in every:
+            first = _first_token(a.text)
+            if not first:
+                continue
+            for key in dict.fromkeys((first, first.upper())):
+                if key != first and len(first) <= 1:
+                    continue
+                table.setdefault(key, {}).setdefault(a.text.lower(), a)
+        # longest first, so "Guinea-Bissau" beats "Guinea" and "Niger River" beats "Niger"
+        self.table = {k: sorted(v.values(), key=lambda a: -len(a.text)) for k, v in table.items()}
+
+    @classmethod
+    def from_dir(cls, folder: str | Path = DEFAULT_DATA_DIR) -> "ActorMatcher":
+        return cls(*read_actor_data(folder))
+
+    @cached_property
+    def simple(self) -> dict[str, Alias]:
+        """Words that are one whole alias and begin no longer one, with no context rule:
+        their code is known from the word alone."""
+        return {key: alias for key, (alias, *more) in self.table.items()
+                if not more and alias.code and alias.text == key and key not in CONTEXT_WORDS}
+
+    @cached_property
+    def cog_aliases(self) -> frozenset[str]:
+        """The Republic of the Congo's own aliases, which make a bare "Congo" COG."""
+        return frozenset(a.text.lower() for v in self.table.values() for a in v
+                         if a.code == "COG")
+
+    def find(self, text: str) -> list[Mention]:
+        """Every actor mention in text order; spans never overlap."""
+        return self.find_many([text])[0]
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Mention]]:
+        """Each text's mentions, in one scan of the batch.
+
+        The texts are joined and scanned once (a text that holds the separator is scanned
+        alone); a word that names its actor alone costs one dict lookup; only a text with
+        a context word goes through the context rules.
+        """
+        joined = SEPARATOR.join(texts)
+        if len(texts) > 1 and joined.count(SEPARATOR) != len(texts) - 1:
+            return [self.find_many([t])[0] for t in texts]
+        found: list[list[Mention]] = [[] for _ in texts]
+        context: set[int] = set()
+        ends = list(itertools.accumulate(len(t) + 1 for t in texts))
+        table, simple = self.table, self.simple
+        index, offset, covered = 0, 0, 0
+        scan = CANDIDATE_ASCII if joined.isascii() else CANDIDATE
+        for match in scan.finditer(joined):
+            start = match.start()
+            if start < covered:
+                continue
+            word = match.group(0)
+            candidates = table.get(word)
+            if candidates is None:
+                continue
+            while start >= ends[index]:
+                offset = ends[index]
+                index += 1
+            hit = simple.get(word)
+            if hit is None:
+                if word in CONTEXT_WORDS:
+                    context.add(index)
+                hit = _longest(joined, start, candidates)
+                if hit is None:
+                    continue
+                covered = start + len(hit.text)
+                if hit.code is None:
+                    continue
+            found[index].append(Mention(hit.code, start - offset, start - offset + len(hit.text),
+                                        joined[start:start + len(hit.text)], hit.kind))
+        for i in context:
+            found[i] = _resolve(texts[i], found[i], self.cog_aliases)
+        return found
+
+    def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text's sorted codes (the batch cell form)."""
+        return [sorted({m.code for m in mentions}) for mentions in self.find_many(texts)]
+
+    def actor(self, code: str) -> Actor:
+        return self.actors.get(code) or Actor(code, code, "country")
+
+    def fields(self, code: str) -> dict:
+        """An actor's code, name and type, as the API gives them."""
+        actor = self.actor(code)
+        return {"code": actor.code, "name": actor.name, "type": actor.type}
+
+    def summary(self, mentions: list[Mention]) -> list[dict]:
+        """The API shape: per actor (first named first) its code, name, type and mentions."""
+        grouped: dict[str, dict[str, None]] = {}
+        for m in mentions:
+            grouped.setdefault(m.code, {})[m.text] = None
+        return [{**self.fields(code), "mentions": list(words)}
+                for code, words in grouped.items()]
+
+    def is_country(self, code: str) -> bool:
+        return self.actor(code).type == "country"
+
+
+def _longest(text: str, start: int, candidates: list[Alias]) -> Alias | None:
+    """The longest alias written at `start` and ending at a word boundary."""
+    for alias in candidates:
+        end = start + len(alias.text)
+        if text[start:end].lower() != alias.text.lower():
+            continue
+        if end < len(text) and text[end].isalnum():
+            continue
+        return alias
+    return None
+
+
+def _resolve(text: str, mentions: list[Mention], cog_aliases: frozenset[str]
+             ) -> list[Mention]:
+    """Apply the context rules: persons, the US state, "US" in capitals, Congo, the Alliance."""
+    has_lower = text != text.upper()
+    cog = any(m.text.lower() in cog_aliases for m in mentions)
+    out = []
+    for m in mentions:
+        if m.text in PERSON_NAMES and has_lower and _is_person(text, m, _title_case(text)):
+            continue
+        if m.text == "Georgia" and GEORGIA_STATE.search(text) and "Tbilisi" not in text:
+            continue
+        if m.text == "US" and not has_lower and not ALL_CAPS_US.search(text):
+            continue
+        if cog and m.code == "COD" and m.text.lower() in ("congo", "congolese"):
+            m = Mention("COG", m.start, m.end, m.text, m.kind)
+        out.append(m)
+    return out
+
+
+def _is_person(text: str, m: Mention, title_case: bool) -> bool:
+    """"Michael Jordan", "Jordan Smith", "Chad Johnson": a capitalised name beside it."""
+    before = re.search(r"(\w+) $", text[max(0, m.start - 30):m.start])
+    if before and before.group(1)[:1].isupper() and before.group(1) not in NOT_FIRST_NAMES \
+            and not before.group(1).isupper():
+        return True
+    after = re.match(r" ([A-Z][a-z]+)\b(?!['’]s)", text[m.end:m.end + 30])
+    return bool(after and not title_case and after.group(1) not in INSTITUTION_WORDS)
+
+
+def _title_case(text: str) -> bool:
+    """A headline in Title Case: most longer words start with a capital."""
+    words = [w for w in re.findall(r"[A-Za-z]+", text) if len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+def codes(mentions: list[Mention]) -> list[str]:
+    """The distinct codes, sorted: the label-file and batch-cell form."""
+    return sorted({m.code for m in mentions})
