@@ -20,8 +20,10 @@ SENTENCES_DIR = "sentences"
 TOPIC_COLUMNS = ("name", "description")
 LEXICONS_DIR = "lexicons"
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
-# Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
-OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version")
+# Provenance a row may carry: its article (the CV group), where it came from, who reviewed it;
+# and its actor labels: the sentence's actors and its article's partners (codes, ";"-joined).
+OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version", "actors",
+                    "partners")
 LEXICON_COLUMNS = ("entry", "aliases", "source")
 TOPIC_SEPARATOR = ";"
 AUTHORED = "authored"
