@@ -13,17 +13,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .actor_labels import check_actor_columns, load_organisation_codes
 from .errors import LabelError, Problem
 
 TOPICS_FILE = "topics.csv"
 SENTENCES_DIR = "sentences"
 TOPIC_COLUMNS = ("name", "description")
 LEXICONS_DIR = "lexicons"
+HOLDOUT_DIR = "holdout"  # held-out files: not trained on, but their actor labels are checked
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
-# Provenance a row may carry: its article (the CV group), where it came from, who reviewed it;
-# and its actor labels: the sentence's actors and its article's partners (codes, ";"-joined).
-OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version", "actors",
-                    "partners")
+# Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
+OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version",
+                    "actors", "partners")
 LEXICON_COLUMNS = ("entry", "aliases", "source")
 TOPIC_SEPARATOR = ";"
 AUTHORED = "authored"
@@ -320,6 +321,11 @@ def load_labels(root: str | Path, *, seeds_dir: str | Path | None = None,
         checked += _read_rows(path, f"{root.name}/{SENTENCES_DIR}/{path.name}", names,
                               seed_names, problems)
     rows = _valid_unique(checked, problems)
+    held_out = [row for path in sorted((root / HOLDOUT_DIR).glob("*.csv"))
+                for row, _ in _read_rows(path, f"{root.name}/{HOLDOUT_DIR}/{path.name}", names,
+                                         seed_names, problems)]
+    check_actor_columns(rows + held_out, load_organisation_codes(root, _read_csv, problems),
+                        problems)
     if check_runs:
         problems.extend(shared_runs(rows))
     lexicons = load_lexicons(root, names, problems)
