@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .actor_labels import check_actor_columns
 from .errors import LabelError, Problem
 
 TOPICS_FILE = "topics.csv"
@@ -20,6 +21,7 @@ SENTENCES_DIR = "sentences"
 TOPIC_COLUMNS = ("name", "description")
 LEXICONS_DIR = "lexicons"
 ACTORS_DIR = "actors"  # the actor data (model/actors.py), validated with the labels
+HOLDOUT_DIR = "holdout"  # held-out files: not trained on, but their actor labels are checked
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
 # Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
 OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version",
@@ -338,13 +340,19 @@ def load_labels(root: str | Path, *, seeds_dir: str | Path | None = None,
         checked += _read_rows(path, f"{root.name}/{SENTENCES_DIR}/{path.name}", names,
                               seed_names, problems)
     rows = _valid_unique(checked, problems)
-    if check_runs:
-        problems.extend(shared_runs(rows))
-    lexicons = load_lexicons(root, names, problems)
+    held_out = [row for path in sorted((root / HOLDOUT_DIR).glob("*.csv"))
+                for row, _ in _read_rows(path, f"{root.name}/{HOLDOUT_DIR}/{path.name}", names,
+                                         seed_names, problems)]
+    organisations: set[str] = set()
     if (root / ACTORS_DIR).is_dir():
         from .actors import load_actor_data
 
-        load_actor_data(root / ACTORS_DIR, f"{root.name}/{ACTORS_DIR}", problems)
+        aliases, _ = load_actor_data(root / ACTORS_DIR, f"{root.name}/{ACTORS_DIR}", problems)
+        organisations = {a.code for a in aliases if a.kind == "organisation"}
+    check_actor_columns(rows + held_out, frozenset(organisations), problems)
+    if check_runs:
+        problems.extend(shared_runs(rows))
+    lexicons = load_lexicons(root, names, problems)
     if problems:
         raise LabelError(sorted(problems, key=lambda p: (p.file, p.row)))
     return LabelSet(topics, rows, data_hash(root), [p.name for p in files], lexicons)

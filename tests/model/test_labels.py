@@ -232,3 +232,97 @@ def test_lexicon_faults_name_file_row_and_column(label_dir, name, rows, line, co
     assert problems[0].file.endswith(f"lexicons/{name}")
     assert (problems[0].row, problems[0].column) == (line, column)
     assert fragment in problems[0].message
+
+
+ACTOR_HEADER = ("id", "source", "text", "topics", "article", "actors", "partners")
+
+
+def write_actor_data(label_dir, countries="code,alias,kind,source\n"
+                     "UN,United Nations,organisation,spec\n"):
+    """A one-organisation actor data folder (countries come from pycountry)."""
+    (label_dir / "actors").mkdir(exist_ok=True)
+    (label_dir / "actors" / "countries.csv").write_text(countries, encoding="utf-8")
+    (label_dir / "actors" / "not-actors.csv").write_text("phrase,reason,source\n",
+                                                         encoding="utf-8")
+
+
+def actor_problems(label_dir, rows, **data):
+    """Problems of one article file with actor columns (and a one-code actor data folder)."""
+    write_actor_data(label_dir, **data)
+    write_sentences(label_dir / SENTENCES_DIR / "art.csv", rows, header=ACTOR_HEADER)
+    return problems_of(label_dir)
+
+
+def test_actor_columns_load_when_valid(label_dir):
+    rows = [["r-1", "authored", "Rome and Tripoli met the UN envoy.", "", "a1", "ITA;LBY;UN",
+             "ITA;LBY"],
+            ["r-2", "authored", "A second sentence of the story.", "", "a1", "", "ITA;LBY"],
+            ["r-3", "authored", "Kosovo police joined.", "", "a2", "XKX", "XKX"]]
+    write_actor_data(label_dir)
+    write_sentences(label_dir / SENTENCES_DIR / "art.csv", rows, header=ACTOR_HEADER)
+    loaded = load_labels(label_dir, seeds_dir=SEEDS)
+    assert [r.get("actors") for r in loaded.rows] == ["ITA;LBY;UN", "", "XKX"]
+
+
+@pytest.mark.parametrize("actors, partners, column, fragment", [
+    ("LBA", "LBY", "actors", "unknown code 'LBA'"),
+    ("NATO", "LBY", "actors", "unknown code 'NATO'"),       # not in this organisation file
+    ("LBY;ITA", "LBY", "actors", "not sorted"),
+    ("LBY;LBY", "LBY", "actors", "listed twice"),
+    ("LBY", "LBY;UN", "partners", "unknown code 'UN'"),     # partners are countries only
+    ("LBY", "lby", "partners", "unknown code 'lby'"),
+    ("LBY", "LBY;ITA", "partners", "not sorted"),
+])
+def test_bad_actor_codes_name_file_line_and_column(label_dir, actors, partners, column,
+                                                   fragment):
+    problems = actor_problems(label_dir, [["r-1", "authored", "A sentence about Libya.", "",
+                                           "a1", actors, partners]])
+    assert [(p.file, p.row, p.column) for p in problems] == [("labels/sentences/art.csv", 2,
+                                                              column)], problems
+    assert fragment in problems[0].message
+
+
+def test_partners_must_be_the_same_on_every_row_of_an_article(label_dir):
+    problems = actor_problems(label_dir, [
+        ["r-1", "authored", "Greece and Libya met.", "", "a1", "GRC;LBY", "GRC;LBY"],
+        ["r-2", "authored", "Talks went on.", "", "a1", "", "GRC;LBY"],
+        ["r-3", "authored", "Turkey was named too.", "", "a1", "TUR", "GRC;LBY;TUR"],
+        ["r-4", "authored", "Another article entirely.", "", "a2", "", "TUR"]])
+    assert [(p.row, p.column) for p in problems] == [(4, "partners")], problems
+    assert "differ from 'GRC;LBY' at labels/sentences/art.csv:2" in problems[0].message
+
+
+def test_partners_on_a_row_of_no_article_is_an_error(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "loose.csv",
+                    [["r-1", "authored", "A loose sentence on Libya.", "", "LBY", "LBY"]],
+                    header=("id", "source", "text", "topics", "actors", "partners"))
+    problems = problems_of(label_dir)
+    assert [(p.file, p.row, p.column) for p in problems] == [("labels/sentences/loose.csv", 2,
+                                                              "partners")]
+
+
+def test_held_out_actor_labels_are_checked_too(label_dir):
+    write_sentences(label_dir / SENTENCES_DIR / "a.csv",
+                    [["a-1", "authored", "Ministers met in Rome.", ""]])
+    write_sentences(label_dir / "holdout" / "h.csv",
+                    [["h-1", "authored", "Held-out sentence.", "", "h1", "XYZ", ""]],
+                    header=ACTOR_HEADER)
+    problems = problems_of(label_dir)
+    assert [(p.file, p.row, p.column) for p in problems] == [("labels/holdout/h.csv", 2,
+                                                              "actors")]
+
+
+def test_organisation_file_faults_are_located(label_dir):
+    problems = actor_problems(label_dir, [["r-1", "authored", "The UN spoke.", "", "a1", "UN",
+                                           ""]],
+                              countries="code,alias,kind,source\n"
+                              "UN,United Nations,organisation,x\n"
+                              "NATOO,Atlantic Alliance,org_name,x\n")
+    assert [(p.file, p.row, p.column) for p in problems] == [
+        ("labels/actors/countries.csv", 3, "code")]
+    assert "unknown organisation code 'NATOO'" in problems[0].message
+
+
+def test_seed_articles_carry_their_partners(labels):
+    assert {r.get("partners") for r in labels.rows if r.source.endswith(".txt")} >= {
+        "KOR;LBY", "EGY;LBY", "LBY;RUS", "GBR;LBY"}
