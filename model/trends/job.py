@@ -52,8 +52,8 @@ def run_trends(input_path: str, out_dir: str, options: Options, *, fmt: str | No
                                        quiet=quiet)
     summary = {"input": input_path, "unit": "article" if source.partner_column == "partners"
                else "sentence (actors' countries as partners)", "by": options.by,
-               "country": options.country,
-               "topics": ",".join(options.topics) if options.topics else None,
+               "country": options.country or "all",
+               "topics": ",".join(options.topics) if options.topics else "all",
                "engine": engine, **counts}
     for name, table in tables.items():
         write_table(out, name, table)

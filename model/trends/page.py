@@ -23,7 +23,7 @@ def render_html(data: dict) -> str:
     pngs = {"lines": figures.lines_png(data["lines"], data["summary"]["by"]),
             "pairs": figures.pairs_png(data["pairs"]), "heat": figures.heat_png(data["heat"])}
     rows = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th>"
-                   f"<td>{html.escape('all' if v is None else str(v))}</td></tr>"
+                   f"<td>{html.escape('none' if v is None else str(v))}</td></tr>"
                    for k, v in data["summary"].items())
     sections = "".join(
         f'<section><h2>{title}</h2><img id="fig-{key}" alt="{title}" '

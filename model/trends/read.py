@@ -105,6 +105,14 @@ def iter_csv(stream: IO[bytes], first_line: int, columns: tuple[str, ...],
              header: list[str] | None = None) -> Iterator[Row]:
     """CSV records from a byte stream (its header first, unless `header` is given)."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    try:
+        yield from _csv_rows(text, first_line, columns, header)
+    finally:
+        text.detach()  # the caller's stream stays open (it reads the position for progress)
+
+
+def _csv_rows(text, first_line: int, columns: tuple[str, ...], header: list[str] | None
+              ) -> Iterator[Row]:
     csv.field_size_limit(1 << 30)  # the `sentences` column of article units is long
     reader = csv.reader(text)
     if header is None:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import SEEDS
+from conftest import CHROMIUM, CHROMIUM_ARGS, SEEDS, needs_chromium
 from service import create_app
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed and could not be installed here "
-    "(make test installs Debian's chromium when it runs as root with apt-get)")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -76,18 +69,6 @@ def review_server(full_registry, tmp_path):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", app.extensions["sectag_review"]
     server.shutdown()
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
 
 
 def enter_token(page, token: str) -> None:
