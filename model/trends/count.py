@@ -87,7 +87,7 @@ def to_units(rows, source, options: Options) -> pd.DataFrame:
             (options.topics is None or bool(topics))
         out.append((line, rid, period_of(day, options.by), day.isoformat(), topics, partners,
                     kept, None))
-    frame = pd.DataFrame(out, columns=UNIT_COLUMNS)
+    frame = pd.DataFrame(out, columns=UNIT_COLUMNS, dtype=object)  # None stays None
     return frame.astype({"line": "int64", "kept": "bool"})
 
 

@@ -271,3 +271,48 @@ def test_cli_errors_are_clear_with_exit_code_2(tmp_path, capsys):
     code, _, err = run_cli(capsys, tmp_path / "empty.jsonl", "--out", tmp_path / "o")
     assert code == 2 and "has no rows" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_malformed_rows_go_to_the_errors_file(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "ok", "date": "2020-01-02", "topics": ["training"], '
+                    '"partners": ["LBY"]}\n'
+                    '{"id": "broken", "date": \n'
+                    '\n'
+                    '{"id": "n", "date": "2020-01-02", "topics": 3, "partners": ["LBY"]}\n'
+                    '["not", "an", "object"]\n'
+                    '{"id": 7, "date": "2020-01-02", "topics": ["training"], '
+                    '"partners": [1]}\n', encoding="utf-8")
+    summary = run_trends(str(path), str(tmp_path / "out"), Options(), quiet=True)
+    errors = read_errors(tmp_path / "out")
+    assert [(e["line"], e["id"]) for e in errors] == [(2, None), (4, "n"), (5, None), (6, "7")]
+    assert errors[0]["reason"].startswith("invalid JSON")
+    assert errors[1]["reason"] == "column 'topics' is int, not a list of codes"
+    assert errors[2]["reason"] == "not a JSON object"
+    assert "not a string" in errors[3]["reason"]
+    assert (summary["rows_read"], summary["rows_counted"]) == (5, 1)
+
+
+def test_csv_rows_with_the_wrong_field_count_and_parquet_timestamps(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text('id,date,topics,partners\n'
+                    'a,2020-03-01,training,EGY;LBY\n'
+                    'b,2020-03-02,training\n'
+                    '"c","2020-03-03","migration","ITA;LBY"\n', encoding="utf-8")
+    run_trends(str(path), str(tmp_path / "out"), Options(), quiet=True)
+    assert [(e["line"], e["reason"]) for e in read_errors(tmp_path / "out")] == \
+        [(3, "3 fields, the header has 4")]
+    assert tables_as_lists(tmp_path / "out")["topics"] == [("2020-03", "migration", 1),
+                                                           ("2020-03", "training", 1)]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["x", "y"], "published": pa.array(
+        [dt.datetime(2024, 12, 30, 8), None], pa.timestamp("s")),
+        "topics": [["elections"], ["elections"]], "partners": [["TUN"], ["TUN"]]}),
+        tmp_path / "ts.parquet")
+    run_trends(str(tmp_path / "ts.parquet"), str(tmp_path / "ts"), Options(by="week"),
+               date_column="published", quiet=True)
+    assert tables_as_lists(tmp_path / "ts")["pairs"] == [("2025-W01", "TUN", "", "elections", 1)]
+    assert read_errors(tmp_path / "ts") == [
+        {"line": 2, "id": "y", "reason": "missing date (column 'published')"}]
