@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from model.errors import SectagError
@@ -12,9 +13,14 @@ def cmd_trends(args) -> int:
 
     if not args.input.is_file():
         raise UsageError(f"no such file: {args.input}")
-    topics = tuple(t for t in args.topic.split(",") if t) if args.topic else None
-    options = Options(by=args.by, country=args.country.upper() if args.country else None,
-                      topics=topics)
+    from model.trends.count import country_codes
+
+    country = args.country.upper() if args.country else None
+    if country is not None and country not in country_codes():
+        raise UsageError(f"--country {args.country!r} is not an ISO 3166 alpha-3 code "
+                         f"(e.g. LBY, GBR, KOR)")
+    topics = tuple(t.strip() for t in args.topic.split(",") if t.strip()) if args.topic else None
+    options = Options(by=args.by, country=country, topics=topics)
     try:
         s = run_trends(str(args.input), str(args.out), options, fmt=args.format,
                        date_column=args.date_column, id_column=args.id_column,
@@ -28,6 +34,13 @@ def cmd_trends(args) -> int:
           f"filtered out, {s['rows_with_errors']} refused -> {s['out']}/errors.jsonl; dates "
           f"{s['first_date']} to {s['last_date']}; tables and trends.html in {s['out']}")
     return 0
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 class UsageError(SectagError):
@@ -47,9 +60,9 @@ def register(sub) -> None:
     p.add_argument("--date-column", default="date", help="column with each row's date")
     p.add_argument("--id-column", default="id")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"], help="input format")
-    p.add_argument("--chunk-size", type=int, default=5000, help="rows per chunk (memory bound)")
+    p.add_argument("--chunk-size", type=positive, default=5000, help="rows per chunk (memory bound)")
     p.add_argument("--engine", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="Dask scheduler address, or threads/synchronous")
-    p.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    p.add_argument("--workers", type=positive, default=2, help="local Dask worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_trends)

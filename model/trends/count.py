@@ -142,8 +142,8 @@ def finish_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def partial_summary(units: pd.DataFrame) -> pd.DataFrame:
-    """One row: rows read, counted, refused, and the first and last date of the chunk."""
-    dated = units["day"].dropna()
+    """One row: rows read, counted, refused, and the first and last date counted."""
+    dated = units.loc[units["kept"], "day"].dropna()
     return pd.DataFrame({"rows": [len(units)], "kept": [int(units["kept"].sum())],
                          "errors": [int(units["reason"].notna().sum())],
                          "first": [dated.min() if len(dated) else None],

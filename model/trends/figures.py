@@ -61,7 +61,7 @@ def lines_png(data: dict, by: str) -> bytes:
     ax.grid(alpha=0.3)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if data["series"]:
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return _png(fig)
 
 
@@ -88,7 +88,7 @@ def heat_png(data: dict) -> bytes:
     counts = np.array(data["counts"] or [[0]])
     fig, ax = plt.subplots(figsize=(max(5, 0.55 * len(data["partners"]) + 2.5),
                                     0.55 * max(len(data["topics"]), 1) + 1.8))
-    image = ax.imshow(counts, cmap="Blues", aspect="auto")
+    image = ax.imshow(counts, cmap="Blues", aspect="auto", vmin=0)
     ax.set_xticks(range(len(data["partners"])), data["partners"], rotation=90, fontsize=8)
     ax.set_yticks(range(len(data["topics"])), data["topics"], fontsize=9)
     for (i, j), value in np.ndenumerate(counts if data["counts"] else np.zeros((0, 0))):

@@ -270,7 +270,12 @@ def test_cli_errors_are_clear_with_exit_code_2(tmp_path, capsys):
     (tmp_path / "empty.jsonl").write_text("")
     code, _, err = run_cli(capsys, tmp_path / "empty.jsonl", "--out", tmp_path / "o")
     assert code == 2 and "has no rows" in err
+    code, _, err = run_cli(capsys, path, "--country", "Libya", "--out", tmp_path / "o")
+    assert code == 2 and "not an ISO 3166 alpha-3 code" in err
     assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["trends", str(path), "--chunk-size", "0"])
+    assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
 
 
 def test_malformed_rows_go_to_the_errors_file(tmp_path):
