@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REGISTRY ?= registry
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test model browser wrk bench soak clean
+.PHONY: install serve test model browser wrk bench bench-trends soak clean
 
 # The virtual environment is rebuilt only when the package definition changes.
 $(STAMP): pyproject.toml
@@ -41,6 +41,10 @@ wrk:
 
 bench: model wrk
 	$(BIN)/python bench/run.py --registry $(REGISTRY)
+
+# sectag batch --unit article --keep date, then sectag trends (both engines), 100,000 articles.
+bench-trends: model wrk
+	$(BIN)/python bench/trends.py --articles 100000 --registry $(REGISTRY)
 
 soak: model wrk
 	$(BIN)/python bench/soak.py --registry $(REGISTRY)

@@ -7,9 +7,9 @@ import sys
 
 from model.errors import SectagError
 
-from . import batch, evaluate, labels, models, predict, review, serve, train
+from . import batch, evaluate, labels, models, predict, review, serve, train, trends
 
-COMMAND_GROUPS = (labels, train, models, predict, evaluate, batch, review, serve)
+COMMAND_GROUPS = (labels, train, models, predict, evaluate, batch, review, serve, trends)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SectagError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return getattr(exc, "exit_code", 1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -15,6 +15,13 @@ from model.tagger import Tagger
 from model.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed and could not be installed here "
+    "(make test installs Debian's chromium when it runs as root with apt-get)")
 LABELS = ROOT / "labels"
 SEEDS = ROOT / "seeds"
 
@@ -200,3 +207,16 @@ def tmpfs(path: Path, size: str = "4m"):
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
+def browser_page():
+    """A page in headless Chromium (Debian's, no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()

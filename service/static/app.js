@@ -31,6 +31,38 @@ function renderTags(pred) {
   return tags;
 }
 
+// A flag from an ISO alpha-2 code (regional indicator letters); the API gives alpha-3
+// codes, so a flag is shown only when an actor carries an `alpha2` field.
+function flag(alpha2) {
+  if (!/^[A-Z]{2}$/.test(alpha2 || "")) return "";
+  return String.fromCodePoint(...[...alpha2].map((c) => 0x1f1a5 + c.charCodeAt(0)));
+}
+
+function actorChip(actor, detail) {
+  const mark = flag(actor.alpha2);
+  return el("span", { class: `actor ${actor.type || "country"}`, "data-code": actor.code,
+    title: detail ? `${actor.name || actor.code}: ${detail}` : (actor.name || actor.code) },
+    `${mark ? `${mark} ` : ""}${actor.code}`);
+}
+
+function renderActors(actors, detailOf, className = "actors") {
+  const box = el("span", { class: className });
+  (actors || []).forEach((a) => box.appendChild(actorChip(a, detailOf(a))));
+  return box;
+}
+
+function renderArticleActors(article) {
+  const partners = document.getElementById("article-partners");
+  partners.replaceChildren();
+  (article.partners || []).forEach((p) => partners.appendChild(el("li", {},
+    "")).appendChild(actorChip({ ...p, type: "country" }, "partner")));
+  if (!partners.children.length) partners.appendChild(el("li", { class: "absent" }, "none found"));
+  const actors = document.getElementById("article-actors");
+  actors.replaceChildren(renderActors(article.actors, (a) =>
+    `${a.sentences} sentence${a.sentences === 1 ? "" : "s"}`));
+  document.getElementById("article-actors-block").hidden = !(article.actors || []).length;
+}
+
 function render(result, title) {
   document.getElementById("model-version").textContent = result.model_version;
   const topics = document.getElementById("article-topics");
@@ -43,6 +75,7 @@ function render(result, title) {
       `${found ? "✔" : "·"} ${topic}: ${scores[topic].toFixed(2)}` +
       (found ? ` (${count} sentence${count === 1 ? "" : "s"})` : "")));
   });
+  renderArticleActors(result.article);
   const list = document.getElementById("sentences");
   list.replaceChildren();
   result.sentences.forEach((s) => {
@@ -51,6 +84,9 @@ function render(result, title) {
       title: `characters ${s.start}-${s.end}` }, s.text);
     item.appendChild(span);
     if (s.topics.length) item.appendChild(renderTags(s));
+    if ((s.actors || []).length) {
+      item.appendChild(renderActors(s.actors, (a) => (a.mentions || []).join(", ")));
+    }
     item.dataset.index = String(list.children.length);
     list.appendChild(item);
   });

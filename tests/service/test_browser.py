@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import SEEDS
+from conftest import CHROMIUM, CHROMIUM_ARGS, SEEDS, needs_chromium
 from service import create_app
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed and could not be installed here "
-    "(make test installs Debian's chromium when it runs as root with apt-get)")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -76,18 +69,6 @@ def review_server(full_registry, tmp_path):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", app.extensions["sectag_review"]
     server.shutdown()
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
 
 
 def enter_token(page, token: str) -> None:
@@ -183,3 +164,52 @@ def test_review_queue_with_keys(review_server, browser_page, tagger):
     page.wait_for_function("document.getElementById('queue-text').textContent"
                            " === 'Nothing left to review.'")
     assert page.inner_text("#queue-left") == "0 left"
+
+
+def with_actors(body: dict) -> dict:
+    """A /v1/tag-article response in the actors spec's shape (whatever the server gave)."""
+    libya = {"code": "LBY", "name": "Libya", "type": "country", "alpha2": "LY",
+             "mentions": ["Libyan", "Tripoli"]}
+    un = {"code": "UN", "name": "United Nations", "type": "organisation", "mentions": ["UN"]}
+    for sentence in body["sentences"]:
+        sentence["actors"] = []
+    body["sentences"][0]["actors"] = [libya, un]
+    body["sentences"][1]["actors"] = [{"code": "GBR", "name": "United Kingdom",
+                                       "type": "country", "mentions": ["British"]}]
+    body["article"]["actors"] = [{"code": "LBY", "name": "Libya", "type": "country",
+                                  "sentences": 1},
+                                 {"code": "GBR", "name": "United Kingdom", "type": "country",
+                                  "sentences": 1},
+                                 {"code": "UN", "name": "United Nations",
+                                  "type": "organisation", "sentences": 1}]
+    body["article"]["partners"] = [{"code": "GBR", "name": "United Kingdom"},
+                                   {"code": "LBY", "name": "Libya"}]
+    return body
+
+
+def test_actor_chips_and_partners_beside_topics(live_server, browser_page):
+    def fulfill_with_actors(route):
+        response = route.fetch()
+        route.fulfill(response=response, json=with_actors(response.json()))
+
+    page = browser_page
+    page.route("**/v1/tag-article", fulfill_with_actors)
+    page.goto(live_server)
+    page.fill("#article", sorted(SEEDS.iterdir())[3].read_text(encoding="utf-8"))
+    page.click("#tag-button")
+    page.wait_for_selector("#result:not([hidden])")
+    first = page.locator("#sentences li").nth(0)
+    assert first.locator(".actor").all_inner_texts() == ["🇱🇾 LBY", "UN"]
+    assert first.locator(".actor[data-code='LBY']").get_attribute("title") == \
+        "Libya: Libyan, Tripoli"
+    assert first.locator(".actor.organisation[data-code='UN']").count() == 1
+    assert page.locator("#sentences li").nth(1).locator(".actor").all_inner_texts() == ["GBR"]
+    assert page.locator("#sentences li").nth(2).locator(".actor").count() == 0
+    assert page.locator("#article-partners .actor").all_inner_texts() == ["GBR", "LBY"]
+    assert page.locator("#article-actors .actor").count() == 3
+    assert page.get_attribute("#article-actors .actor[data-code='UN']", "title") == \
+        "United Nations: 1 sentence"
+    topics_box = page.locator("#article-topics").bounding_box()
+    partners_box = page.locator("#article-partners").bounding_box()
+    assert partners_box["x"] > topics_box["x"] and \
+        abs(partners_box["y"] - topics_box["y"]) < 60, "partners sit beside the topics"
