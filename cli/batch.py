@@ -6,12 +6,11 @@ from pathlib import Path
 
 from model.errors import SectagError
 
-from .common import add_common
+from .common import add_common, open_registry
 
 
 def cmd_batch(args) -> int:
     from model.batch import BatchJob, Columns, detect_format, run_local
-    from model.registry import Registry
     from model.tagger import Tagger
 
     try:
@@ -22,7 +21,7 @@ def cmd_batch(args) -> int:
                        chunk_size=args.chunk_size)
     except ValueError as exc:
         raise SectagError(str(exc)) from exc
-    registry = Registry(args.registry)
+    registry = open_registry(args)
     try:
         if args.engine == "dask":
             from model.batch.dask_engine import run_dask

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 DEFAULTS = {
-    "REGISTRY": "registry",
+    "REGISTRY": "registry",          # a folder or an fsspec URL (s3://bucket/sectag)
+    "REGISTRY_OPTIONS": "",          # fsspec storage options as JSON (endpoint_url, ...)
     "MAX_TEXTS": 1000,               # texts per /v1/predict request
     "MAX_TEXT_CHARS": 10_000,        # characters per text in /v1/predict
     "MAX_ARTICLE_CHARS": 200_000,    # characters in a /v1/tag-article text
