@@ -313,7 +313,7 @@ class ObjectStore:
                     with self._errors(f"claim {version}", missing_ok=True):
                         self.fs.pipe_file(self._url(version_key(version, CLAIM)), token,
                                           mode="create")
-                elif self.fs.exists(self._url(version_key(version, CLAIM))):
+                elif self._info(version_key(version, CLAIM)) is not None:
                     raise FileExistsError(version)
                 else:  # no exclusive create here: last writer wins, as documented
                     self.write(version_key(version, CLAIM), token)
