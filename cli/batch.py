@@ -6,7 +6,7 @@ from pathlib import Path
 
 from model.errors import SectagError
 
-from .common import add_common
+from .common import add_common, open_registry
 
 
 # Output columns a kept input column may not replace.
@@ -24,7 +24,6 @@ def kept_columns(value: str | None) -> tuple[str, ...]:
 
 def cmd_batch(args) -> int:
     from model.batch import BatchJob, Columns, detect_format, run_local
-    from model.registry import Registry
     from model.tagger import Tagger
 
     try:
@@ -36,7 +35,7 @@ def cmd_batch(args) -> int:
                        chunk_size=args.chunk_size)
     except ValueError as exc:
         raise SectagError(str(exc)) from exc
-    registry = Registry(args.registry)
+    registry = open_registry(args)
     try:
         if args.engine == "dask":
             from model.batch.dask_engine import run_dask

@@ -16,7 +16,23 @@ def add_common(parser) -> None:
     """--labels, --seeds and --registry, with their environment variables."""
     path_option(parser, "labels", "SECTAG_LABELS", "labels", "label folder")
     path_option(parser, "seeds", "SECTAG_SEEDS", "seeds", "seed article folder")
-    path_option(parser, "registry", "SECTAG_REGISTRY", "registry", "model registry folder")
+    parser.add_argument("--registry", default=os.environ.get("SECTAG_REGISTRY", "registry"),
+                        help="model registry: a folder or an fsspec URL such as "
+                             "s3://bucket/sectag (env SECTAG_REGISTRY, default: %(default)s)")
+    parser.add_argument("--registry-options", metavar="JSON",
+                        default=os.environ.get("SECTAG_REGISTRY_OPTIONS", ""),
+                        help='fsspec storage options for a registry URL, e.g. '
+                             '\'{"endpoint_url": "http://127.0.0.1:9000"}\' (env '
+                             "SECTAG_REGISTRY_OPTIONS; credentials come from AWS_* as usual)")
+
+
+def open_registry(args):
+    """The registry named by --registry, with --registry-options."""
+    from model.registry import Registry
+    from model.storage import parse_options
+
+    return Registry(args.registry, parse_options(args.registry_options, "--registry-options "
+                                                 "(or SECTAG_REGISTRY_OPTIONS)"))
 
 
 def load_labels(args):

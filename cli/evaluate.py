@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_common, load_labels, progress
+from .common import add_common, load_labels, open_registry, progress
 
 
 def cmd_evaluate(args) -> int:
     from model.evaluation import evaluate, write_report
-    from model.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = open_registry(args)
     result = evaluate(load_labels(args), registry, version=args.version, against=args.against,
                       test_file=args.test, progress=progress("cross-validation fold"))
     out = args.out or Path("reports") / result["model_version"]

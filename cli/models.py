@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-from .common import add_common
+from .common import add_common, open_registry
 
 
 def cmd_list(args) -> int:
-    from model.registry import Registry
-
-    registry = Registry(args.registry)
+    registry = open_registry(args)
     current = registry.current()
     versions = registry.versions()
     if not versions:
@@ -24,23 +22,17 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from model.registry import Registry
-
-    print(json.dumps(Registry(args.registry).manifest(args.version), indent=2))
+    print(json.dumps(open_registry(args).manifest(args.version), indent=2))
     return 0
 
 
 def cmd_promote(args) -> int:
-    from model.registry import Registry
-
-    print(f"current is now {Registry(args.registry).promote(args.version)}")
+    print(f"current is now {open_registry(args).promote(args.version)}")
     return 0
 
 
 def cmd_rollback(args) -> int:
-    from model.registry import Registry
-
-    print(f"rolled back; current is now {Registry(args.registry).rollback()}")
+    print(f"rolled back; current is now {open_registry(args).rollback()}")
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from model.errors import SectagError
 
-from .common import add_common
+from .common import add_common, open_registry
 
 
 def read_lines(path: Path) -> list[str]:
@@ -26,13 +26,12 @@ def read_lines(path: Path) -> list[str]:
 
 
 def cmd_predict(args) -> int:
-    from model.registry import Registry
     from model.tagger import Tagger
 
     texts = list(args.text) + (read_lines(args.file) if args.file else [])
     if not texts:
         raise SectagError("give a sentence to tag, or --file F with one sentence a line")
-    tagger = Tagger.from_registry(Registry(args.registry), args.version)
+    tagger = Tagger.from_registry(open_registry(args), args.version)
     predictions = tagger.predict(texts)
     if args.json:
         print(json.dumps({"model_version": tagger.version,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from model.errors import SectagError
 
-from .common import add_common, load_labels, path_option, progress
+from .common import add_common, load_labels, open_registry, path_option, progress
 
 
 def add_review_db(parser) -> None:
@@ -17,7 +17,6 @@ def add_review_db(parser) -> None:
 
 def cmd_queue(args) -> int:
     from model.batch import BatchJob, Columns, detect_format
-    from model.registry import Registry
     from model.review import ReviewStore
     from model.review.candidates import fill_queue, read_candidates
     from model.tagger import Tagger
@@ -31,7 +30,7 @@ def cmd_queue(args) -> int:
         candidates, rows, refused = read_candidates(job)
     except (ValueError, OSError) as exc:
         raise SectagError(f"cannot read {args.input}: {exc}") from exc
-    tagger = Tagger.from_registry(Registry(args.registry), args.version)
+    tagger = Tagger.from_registry(open_registry(args), args.version)
     picks, added = fill_queue(ReviewStore(args.review_db), tagger, labels.topics, candidates,
                               known_texts=labels.texts, limit=args.limit)
     print(f"{rows} rows read ({refused} refused), {len(candidates)} distinct sentences scored "

@@ -17,7 +17,7 @@ def cmd_serve(args) -> int:
     from service.server import serve
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = {"REGISTRY": str(args.registry)}
+    config = {"REGISTRY": str(args.registry), "REGISTRY_OPTIONS": args.registry_options}
     if args.review_db:
         config["REVIEW_DB"] = str(args.review_db)
     serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)

@@ -6,7 +6,7 @@ import json
 
 from model.errors import SectagError
 
-from .common import add_common, load_labels, progress
+from .common import add_common, load_labels, open_registry, progress
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -23,7 +23,6 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def cmd_train(args) -> int:
-    from model.registry import Registry
     from model.train import DEFAULT_REVIEW_WEIGHT, pipeline_params, train
 
     weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
@@ -34,7 +33,7 @@ def cmd_train(args) -> int:
     trained = train(labels, params=pipeline_params(parse_params(args.param)), seed=args.seed,
                     progress=progress("cross-validation fold"), n_jobs=args.jobs,
                     review_weight=weight)
-    registry = Registry(args.registry)
+    registry = open_registry(args)
     version = registry.add(trained.pipeline, trained.manifest, promote=args.promote)
     cv = trained.manifest["cv"]
     print(f"trained {version} on {len(labels.rows)} rows in "

@@ -10,6 +10,7 @@ import time
 from flask import Flask, g, request
 
 from model.registry import Registry
+from model.storage import parse_options
 from model.review.store import ReviewStore
 
 from . import auth
@@ -30,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(from_env(config))
     app.json.sort_keys = False
-    state = ModelState(Registry(app.config["REGISTRY"]))
+    state = ModelState(open_registry(app.config))
     state.refresh()
     app.extensions["sectag"] = state
     app.extensions["sectag_metrics"] = Metrics()
@@ -45,6 +46,12 @@ def create_app(config: dict | None = None) -> Flask:
     _instrument(app)
     app.wsgi_app = DrainUnreadBody(app.wsgi_app, drain_bound(app.config["MAX_CONTENT_LENGTH"]))
     return app
+
+
+def open_registry(config: dict) -> Registry:
+    """The configured registry (options unreadable: a clear error before serving anything)."""
+    options = parse_options(config["REGISTRY_OPTIONS"], "SECTAG_REGISTRY_OPTIONS")
+    return Registry(config["REGISTRY"], options)
 
 
 def _route_of() -> str:

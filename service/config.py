@@ -7,7 +7,8 @@ import os
 from model.review.memory import DEFAULT_MAX_SHIFT, DEFAULT_THRESHOLD
 
 DEFAULTS = {
-    "REGISTRY": "registry",
+    "REGISTRY": "registry",          # a folder or an fsspec URL (s3://bucket/sectag)
+    "REGISTRY_OPTIONS": "",          # fsspec storage options as JSON (endpoint_url, ...)
     "MAX_TEXTS": 1000,               # texts per /v1/predict request
     "MAX_TEXT_CHARS": 10_000,        # characters per text in /v1/predict
     "MAX_ARTICLE_CHARS": 200_000,    # characters in a /v1/tag-article text

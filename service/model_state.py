@@ -3,16 +3,21 @@
 Each request takes one Tagger reference at its start and uses only that, so a
 switch between requests can never mix versions inside one response. A version
 that fails to load is refused and logged; the previous one keeps serving.
+
+A look at the pointer is one `stat` for a folder, done at every request; on an object
+store it is one HEAD of current.json, at most every `registry.poll_seconds` per worker and
+never while another thread is already looking (that request keeps the model it has).
+Versions are listed and artifacts downloaded only when the pointer changed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+import time
 
 from model.errors import SectagError
-from model.registry import CURRENT, Registry
+from model.registry import Registry
 from model.tagger import Tagger
 
 log = logging.getLogger("sectag.service")
@@ -27,24 +32,31 @@ class ModelState:
         self._tagger: Tagger | None = None
         self._seen: object = _NEVER  # (mtime_ns, size, inode) of current.json, None if absent
         self._lock = threading.Lock()
+        self._next_look = 0.0  # time.monotonic() before which the pointer is not looked at
         self.error: str | None = None  # why the current pointer is not being served
-
-    def _pointer_stamp(self) -> tuple | None:
-        try:
-            st = os.stat(self.registry.root / CURRENT)
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def refresh(self) -> None:
         """Load the registry's current version if the pointer changed since the last look."""
-        stamp = self._pointer_stamp()
-        if stamp == self._seen:
+        interval = self.registry.poll_seconds
+        if interval and time.monotonic() < self._next_look:
             return
-        with self._lock:
-            if stamp == self._seen:
+        # With a model to serve, a request never waits for another thread's look.
+        if not self._lock.acquire(blocking=self._tagger is None):
+            return
+        try:
+            if interval and time.monotonic() < self._next_look:
                 return
-            self._load(stamp)
+            self._next_look = time.monotonic() + interval
+            try:
+                stamp = self.registry.current_stamp()
+            except SectagError as exc:  # store unreachable: keep serving, say why
+                if self.error != str(exc):
+                    self._refuse(_NEVER, str(exc))  # _NEVER: re-read the pointer once back
+                return
+            if stamp != self._seen:
+                self._load(stamp)
+        finally:
+            self._lock.release()
 
     def _load(self, stamp) -> None:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -37,9 +38,10 @@ class Block:
 
 
 @functools.lru_cache(maxsize=2)
-def worker_tagger(registry_root: str, version: str) -> Tagger:
+def worker_tagger(registry_root: str, version: str, options_json: str = "") -> Tagger:
     """The model, loaded once per worker process (this cache lives in the worker)."""
-    return Tagger.from_registry(Registry(registry_root), version)
+    options = json.loads(options_json) if options_json else None
+    return Tagger.from_registry(Registry(registry_root, options), version)
 
 
 def _read_range(path: str, start: int, end: int) -> bytes:
@@ -85,9 +87,9 @@ def plan_parquet_blocks(path: str) -> list[Block]:
 
 
 def process_block(job: BatchJob, block: Block, index: int, registry_root: str, version: str,
-                  header: list[str] | None) -> dict:
+                  header: list[str] | None, options_json: str = "") -> dict:
     """Tag one block into part `index` (runs on a worker)."""
-    tagger = worker_tagger(registry_root, version)
+    tagger = worker_tagger(registry_root, version, options_json)
     if job.in_format == "parquet":
         items = list(formats.iter_parquet_batches(
             job.input, job.columns, job.chunk_size, first_row=block.first_line,
@@ -137,9 +139,9 @@ def run_dask(job: BatchJob, registry: Registry, version: str, *, scheduler: str 
                     line += count
                 blocks = numbered
             todo = [i for i in range(len(blocks)) if i >= len(done)]
-            root = str(registry.root.resolve())
-            futures = [client.submit(process_block, job, blocks[i], i, root, version, header,
-                                     pure=False) for i in todo]
+            options = json.dumps(registry.options, sort_keys=True) if registry.options else ""
+            futures = [client.submit(process_block, job, blocks[i], i, registry.location,
+                                     version, header, options, pure=False) for i in todo]
             bar = tqdm(total=len(blocks), initial=len(blocks) - len(todo), unit=" blocks",
                        disable=quiet or not os.isatty(2), desc="tagging (dask)")
             for _ in as_completed(futures):

@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, post_json
 from model.registry import ARTIFACT, Registry
 from model.tagger import Tagger
+from s3_server import s3_server, s3_url  # noqa: F401 (fixtures)
 from service import create_app
 
 SENTENCES = ["Egypt will train Libyan police cadres in Cairo.",
@@ -99,3 +100,112 @@ def test_promote_under_concurrent_traffic(two_versions, live_server_factory):
     late = [v for t, v, _ in results if t > promoted_at + 1.0]
     assert late and set(late) == {"v2"}, "every worker switched to the promoted version"
     assert {v for t, v, _ in results if t < promote_started} == {"v1"}
+
+
+def get_json(port: int, path: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def until(condition, seconds: float, what: str):
+    """Poll `condition` until it returns something true; fail naming `what` at the deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {seconds} s")
+
+
+@pytest.fixture
+def s3_env(s3_server, tmp_path, monkeypatch):
+    """What a server host sets: the store's endpoint, and a local download cache."""
+    monkeypatch.setenv("SECTAG_REGISTRY_OPTIONS", json.dumps(s3_server.options))
+    monkeypatch.setenv("SECTAG_CACHE_DIR", str(tmp_path / "cache"))
+    return s3_server
+
+
+def test_server_follows_a_promotion_on_s3_with_one_head_per_poll(
+        s3_env, s3_url, tiny_trained, live_server_factory):
+    registry = Registry(s3_url)
+    registry.add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
+    server = live_server_factory(s3_url).wait_ready(path="/readyz")
+    assert get_json(server.port, "/readyz") == (200, {"ready": True, "version": "v1",
+                                                      "reload_error": None})
+    bucket = s3_url.split("/")[2]
+    seen = len(s3_env.requests_for(bucket))
+
+    def polls():  # traffic, while the poller's requests to the store are collected
+        status, _ = get_json(server.port, "/readyz")
+        assert status == 200
+        new = s3_env.requests_for(bucket)[seen:]
+        return new if len(new) >= 6 else None
+
+    idle = until(polls, 30, "six looks at the pointer")
+    assert set(idle) == {("HEAD", f"/{bucket}/sectag/current.json", "")}, (
+        "an idle poll is one HEAD of current.json: no listing, no download")
+
+    started = time.monotonic()
+    registry.add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
+    streak = []  # each worker looks on its own: wait for a run of answers all from v2
+
+    def all_switched():
+        status, body = post_json(server.port, "/v1/predict", {"texts": SENTENCES})
+        assert status == 200, body
+        streak.append(body["model_version"])
+        return streak[-20:] == ["v2"] * 20
+
+    until(all_switched, 30, "every worker switching to v2")
+    print(f"every answer from v2 {time.monotonic() - started:.2f} s after the promotion")
+    assert get_json(server.port, "/readyz")[1]["reload_error"] is None
+
+
+def test_polls_are_rate_limited_per_worker(s3_env, s3_url, tiny_trained):
+    """Many requests in a burst cost one HEAD per poll interval, not one per request."""
+    Registry(s3_url).add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
+    client = create_app({"REGISTRY": s3_url}).test_client()
+    bucket = s3_url.split("/")[2]
+    seen = len(s3_env.requests_for(bucket))
+    started = time.monotonic()
+    for _ in range(50):
+        assert client.get("/readyz").get_json()["version"] == "v1"
+    elapsed = time.monotonic() - started
+    heads = s3_env.requests_for(bucket)[seen:]
+    assert all(r[0] == "HEAD" and r[1].endswith("/current.json") for r in heads)
+    interval = Registry(s3_url).poll_seconds
+    assert len(heads) <= elapsed / interval + 1, (len(heads), elapsed)
+
+
+def test_unreachable_store_answers_503_with_the_reason(s3_env):
+    app = create_app({"REGISTRY": "s3://no-such-bucket-here/sectag"})
+    client = app.test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "bucket of s3://no-such-bucket-here/sectag does not exist" in (
+        response.get_json()["reason"])
+    response = client.post("/v1/predict", json={"texts": SENTENCES})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "no_model"
+    assert "does not exist" in response.get_json()["error"]["message"]
+
+
+def test_store_going_down_keeps_the_loaded_model_serving(s3_env, s3_url, tiny_trained):
+    Registry(s3_url).add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
+    app = create_app({"REGISTRY": s3_url})
+    client = app.test_client()
+    assert version_of(client) == "v1"
+    state = app.extensions["sectag"]
+    state.registry = Registry(s3_url, {"endpoint_url": "http://127.0.0.1:9"})  # network down
+    state._next_look = 0.0
+    assert version_of(client) == "v1"
+    ready = client.get("/readyz").get_json()
+    assert ready["ready"] and "EndpointConnectionError" in ready["reload_error"]
+    state.registry, state._next_look = Registry(s3_url), 0.0  # back up
+    until(lambda: client.get("/readyz").get_json()["reload_error"] is None, 10,
+          "the error clearing once the store answers again")
