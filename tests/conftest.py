@@ -200,3 +200,29 @@ def tmpfs(path: Path, size: str = "4m"):
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+
+def start_postgres():
+    """A new PostgreSQL server (skipped, saying why, where Debian's binaries are missing)."""
+    import pg_server
+
+    if not pg_server.available():
+        pytest.skip(pg_server.MISSING)
+    return pg_server.PostgresServer(free_port())
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL 15 for the session; each store test takes a fresh schema of it."""
+    server = start_postgres()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL server of this test's own, for tests that stop it."""
+    server = start_postgres()
+    yield server
+    server.destroy()

@@ -251,7 +251,7 @@ def test_bad_skip_is_a_named_4xx(client, body, status, code):
 def test_full_disk_is_503_with_a_clear_message_and_keeps_what_was_stored(app, client, store):
     assert client.post("/v1/feedback", json={"text": TEXT, "topics": ["training"]},
                        headers=bearer(ALICE)).status_code == 200
-    pages = store._connect().execute("PRAGMA page_count").fetchone()[0]
+    pages = store.backend.connect().execute("PRAGMA page_count").fetchone()[0]
     app.extensions["sectag_review"] = ReviewStore(
         store.path, on_connect=lambda c: c.execute(f"PRAGMA max_page_count={pages}"))
     items = [{"text": f"Sentence {i} " + "x" * 1500, "topics": []} for i in range(5)]
