@@ -183,6 +183,8 @@ FEEDBACK_ERRORS = [
     ({"items": [{"text": "a", "topics": []}] * 6}, 413, "too_many_items", "items"),
     ({"text": "x" * 10_001, "topics": []}, 413, "text_too_long", "text"),
     ({"text": "\ud800 lone", "topics": []}, 400, "invalid_text", "text"),
+    ({"text": "a\x00b", "topics": []}, 400, "invalid_text", "text"),
+    ({"text": "a", "topics": [], "source": "\x00"}, 400, "invalid_text", "source"),
 ]
 
 
