@@ -322,3 +322,21 @@ def test_any_json_body_gets_a_valid_answer(client, body, path):
     res = client.post(path, json=body, headers=bearer(ALICE))
     assert res.status_code < 500, res.get_json()
     conforms(res, path, "post")
+
+
+def test_postgresql_down_is_503_with_the_reason_and_no_password(full_registry, own_postgres):
+    app = create_app({"REGISTRY": str(full_registry.root), "REVIEW_TOKENS": f"a:{ALICE}",
+                      "REVIEW_DB": own_postgres.url(password="pg-secret-77")})
+    client = app.test_client()
+    assert client.post("/v1/feedback", json={"text": TEXT, "topics": []},
+                       headers=bearer(ALICE)).status_code == 200
+    own_postgres.stop()
+    res = client.post("/v1/feedback", json={"text": "Another.", "topics": []},
+                      headers=bearer(ALICE))
+    assert res.status_code == 503, res.get_json()
+    error = res.get_json()["error"]
+    assert error["code"] == "store_unavailable" and "cannot be reached" in error["message"]
+    assert "pg-secret-77" not in res.get_data(as_text=True)
+    conforms(res, "/v1/feedback", "post")
+    own_postgres.start()
+    assert [a.text for a in app.extensions["sectag_review"].answers()] == [TEXT]
