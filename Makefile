@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REGISTRY ?= registry
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test model browser wrk bench bench-trends soak clean
+.PHONY: install serve test model browser postgresql wrk bench bench-trends soak clean
 
 # The virtual environment is rebuilt only when the package definition changes.
 $(STAMP): pyproject.toml
@@ -30,7 +30,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium could not be installed: the browser test will be skipped"
 
-test: $(STAMP) browser
+# The review store's tests start a real PostgreSQL 15 from Debian's binaries: install them
+# the same way (the tests start and stop a server of their own in a temporary folder).
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "postgresql could not be installed: the PostgreSQL store tests will be skipped"
+
+test: $(STAMP) browser postgresql
 	$(BIN)/python -m pytest
 
 # wrk (load generator) and GNU time (peak memory) come from Debian packages.

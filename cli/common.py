@@ -12,6 +12,14 @@ def path_option(parser, name: str, env: str, default: str, help_text: str) -> No
                         help=f"{help_text} (env {env}, default: %(default)s)")
 
 
+def add_review_db(parser, default: str | None = "reviews/reviews.sqlite3") -> None:
+    """--review-db: a SQLite path or a postgresql:// URL (a string: Path would fold the //)."""
+    parser.add_argument("--review-db", default=os.environ.get("SECTAG_REVIEW_DB", default),
+                        help="review store: a SQLite file, sqlite:///PATH or "
+                             "postgresql://USER@HOST:PORT/DB (env SECTAG_REVIEW_DB, default: "
+                             "reviews/reviews.sqlite3)")
+
+
 def add_common(parser) -> None:
     """--labels, --seeds and --registry, with their environment variables."""
     path_option(parser, "labels", "SECTAG_LABELS", "labels", "label folder")

@@ -7,12 +7,8 @@ from pathlib import Path
 
 from model.errors import SectagError
 
-from .common import add_common, load_labels, open_registry, path_option, progress
-
-
-def add_review_db(parser) -> None:
-    path_option(parser, "review-db", "SECTAG_REVIEW_DB", "reviews/reviews.sqlite3",
-                "review store (SQLite)")
+from .common import (add_common, add_review_db, load_labels, open_registry, path_option,
+                     progress)
 
 
 def cmd_queue(args) -> int:
@@ -31,11 +27,12 @@ def cmd_queue(args) -> int:
     except (ValueError, OSError) as exc:
         raise SectagError(f"cannot read {args.input}: {exc}") from exc
     tagger = Tagger.from_registry(open_registry(args), args.version)
-    picks, added = fill_queue(ReviewStore(args.review_db), tagger, labels.topics, candidates,
+    store = ReviewStore(args.review_db)
+    picks, added = fill_queue(store, tagger, labels.topics, candidates,
                               known_texts=labels.texts, limit=args.limit)
     print(f"{rows} rows read ({refused} refused), {len(candidates)} distinct sentences scored "
           f"by model {tagger.version}; {len(picks)} picked, {added} new in the queue "
-          f"{args.review_db}")
+          f"{store.where}")
     for pick in picks[:args.show]:
         print(f"  {pick.priority:.3f}  {candidates[pick.index].text[:90]}\n         {pick.reason}")
     return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from .common import add_common
+from .common import add_common, add_review_db
 
 
 def cmd_serve(args) -> int:
@@ -32,8 +31,7 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
     p.add_argument("--threads", type=int, default=4,
                    help="request threads per worker (default: %(default)s)")
-    p.add_argument("--review-db", type=Path, default=None,
-                   help="the review store (default: $SECTAG_REVIEW_DB or "
-                        "reviews/reviews.sqlite3); reviewers' tokens come from "
-                        "SECTAG_REVIEW_TOKENS or SECTAG_REVIEW_TOKENS_FILE")
+    # Unset: the workers read SECTAG_REVIEW_DB themselves. Reviewers' tokens come from
+    # SECTAG_REVIEW_TOKENS or SECTAG_REVIEW_TOKENS_FILE.
+    add_review_db(p, default=None)
     p.set_defaults(func=cmd_serve)

@@ -13,7 +13,7 @@ DEFAULTS = {
     "MAX_TEXT_CHARS": 10_000,        # characters per text in /v1/predict
     "MAX_ARTICLE_CHARS": 200_000,    # characters in a /v1/tag-article text
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # bytes per request body (Flask enforces it)
-    "REVIEW_DB": "reviews/reviews.sqlite3",  # the review store (SQLite), opened per worker
+    "REVIEW_DB": "reviews/reviews.sqlite3",  # review store: SQLite path or postgresql:// URL
     "REVIEW_TOKENS": "",             # reviewers: "name:token,name:token" (secret: never logged)
     "REVIEW_TOKENS_FILE": "",        # or a file of them, one "name:token" a line, # comments
     "MEMORY_THRESHOLD": DEFAULT_THRESHOLD,  # word 3-shingle Jaccard that recalls an answer

@@ -106,12 +106,15 @@ def article(body: dict, *, max_chars: int) -> tuple[str, str | None]:
 
 
 def _storable(value: str, field: str) -> str:
-    """A text the store can keep as UTF-8 (JSON may carry unpaired surrogates)."""
+    """A text the store can keep as UTF-8 (JSON may carry unpaired surrogates, or NUL)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ApiError(400, "invalid_text", f"{field} holds an unpaired surrogate at "
                        f"character {exc.start}", field=field) from exc
+    if "\x00" in value:
+        raise ApiError(400, "invalid_text", f"{field} holds a NUL character at character "
+                       f"{value.index(chr(0))}", field=field)
     return value.strip() or value  # "\x1c" is not blank to the spec, but space to strip()
 
 

@@ -220,3 +220,28 @@ def browser_page():
             yield browser.new_page()
         finally:
             browser.close()
+
+
+def start_postgres():
+    """A new PostgreSQL server (skipped, saying why, where Debian's binaries are missing)."""
+    import pg_server
+
+    if not pg_server.available():
+        pytest.skip(pg_server.MISSING)
+    return pg_server.PostgresServer(free_port())
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL 15 for the session; each store test takes a fresh schema of it."""
+    server = start_postgres()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL server of this test's own, for tests that stop it."""
+    server = start_postgres()
+    yield server
+    server.destroy()

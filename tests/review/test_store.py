@@ -1,7 +1,9 @@
-"""The review store: answers replace per reviewer with history, the queue, durability, failures."""
+"""The review store on SQLite and PostgreSQL: answers replace per reviewer with history, the
+queue, durability, migrations, failures. Tests taking `store` or `new_location` run on both."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import subprocess
 import threading
@@ -11,22 +13,34 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import tmpfs
 from model.errors import StoreUnavailable
+from model.review import migrations
 from model.review.store import Correction, QueueItem, ReviewStore
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_location(request, tmp_path_factory):
+    """Makes fresh, empty store locations: SQLite files, or schemas of a real PostgreSQL."""
+    if request.param == "sqlite":
+        return lambda: tmp_path_factory.mktemp("store") / "reviews" / "reviews.sqlite3"
+    return request.getfixturevalue("postgres").url
+
+
 @pytest.fixture
-def store(tmp_path) -> ReviewStore:
-    return ReviewStore(tmp_path / "reviews" / "reviews.sqlite3")
+def store(new_location) -> ReviewStore:
+    store = ReviewStore(new_location())
+    yield store
+    store.close()
 
 
 def fix(text, *topics, **kw) -> Correction:
     return Correction(text=text, topics=tuple(topics), **kw)
 
 
-def test_wal_full_sync_and_folder_created(store):
+def test_wal_full_sync_and_folder_created(tmp_path):
+    store = ReviewStore(f"sqlite:///{tmp_path}/reviews/reviews.sqlite3")
     store.save("alice", [fix("A sentence.", "training")])
-    assert store.path.is_file()
-    conn = store._connect()
+    assert store.path == tmp_path / "reviews" / "reviews.sqlite3" and store.path.is_file()
+    conn = store.backend.connect()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
@@ -127,7 +141,7 @@ def test_texts_python_counts_as_space_are_kept_as_they_are(store):
 def test_a_new_store_object_sees_what_was_saved(store):
     store.save("alice", [fix("Durable.", "training")])
     store.close()
-    assert [a.text for a in ReviewStore(store.path).answers()] == ["Durable."]
+    assert [a.text for a in ReviewStore(store.location).answers()] == ["Durable."]
 
 
 def test_full_disk_is_store_unavailable_and_keeps_what_was_stored(tmp_path):
@@ -162,7 +176,8 @@ def test_unopenable_folder_is_store_unavailable(tmp_path):
         ReviewStore(blocker / "reviews.sqlite3").save("alice", [fix("x", "training")])
 
 
-texts = st.text(min_size=1, max_size=40).filter(lambda t: t.split())
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                min_size=1, max_size=40).filter(lambda t: t.split())
 
 
 @settings(max_examples=60, deadline=None,
@@ -170,8 +185,8 @@ texts = st.text(min_size=1, max_size=40).filter(lambda t: t.split())
 @given(saves=st.lists(st.tuples(st.sampled_from(["alice", "bob"]), texts,
                                  st.lists(st.sampled_from(["a", "b", "c"]), max_size=3)),
                       min_size=1, max_size=12))
-def test_current_answers_are_the_last_save_per_reviewer_and_text(tmp_path_factory, saves):
-    store = ReviewStore(tmp_path_factory.mktemp("h") / "s.sqlite3")
+def test_current_answers_are_the_last_save_per_reviewer_and_text(new_location, saves):
+    store = ReviewStore(new_location())
     expected = {}
     for reviewer, text, topics in saves:
         store.save(reviewer, [fix(text, *topics)])
@@ -180,3 +195,141 @@ def test_current_answers_are_the_last_save_per_reviewer_and_text(tmp_path_factor
     assert got == expected
     total = sum(len(store.history(t)) for t in {" ".join(t.split()) for _, t, _ in saves})
     assert total == len(saves)
+    store.close()
+
+
+def test_nul_characters_are_refused_alike_and_nothing_is_saved(store):
+    with pytest.raises(ValueError, match="NUL character at 3"):
+        store.save("alice", [fix("Fine.", "training"), fix("Bad\x00 text.")])
+    with pytest.raises(ValueError, match="its source holds a NUL"):
+        store.enqueue([QueueItem("Queued.", source="a\x00b")])
+    assert store.answers() == [] and store.remaining("alice") == 0
+
+
+# -- migrations --------------------------------------------------------------------------
+def versions(store: ReviewStore) -> list[int]:
+    return [v for (v,) in store.backend.read("SELECT version FROM schema_version ORDER BY 1")]
+
+
+def test_migrations_are_recorded_once_however_often_the_store_opens(new_location):
+    location = new_location()
+    for _ in range(3):
+        store = ReviewStore(location)
+        store.save("alice", [fix("Opened again.", "training")])
+        store.close()
+    assert versions(ReviewStore(location)) == [m.version for m in migrations.MIGRATIONS]
+    assert len(ReviewStore(location).history("Opened again.")) == 3
+
+
+def _open_and_save(location: str, name: str) -> None:
+    ReviewStore(location).save(name, [fix("Opened at once.", "training")])
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(new_location):
+    location = str(new_location())
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_open_and_save, args=(location, f"r{i}"))
+             for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 4
+    store = ReviewStore(location)
+    assert versions(store) == [1] and len(store.answers()) == 4
+
+
+def test_a_store_newer_than_the_code_is_refused(store):
+    store.save("alice", [fix("Kept.", "training")])
+    store.backend.write(lambda tx: tx.execute(
+        "INSERT INTO schema_version (version, summary, applied_at) VALUES (?, ?, ?)",
+        (99, "from the future", "2030-01-01")))
+    store.close()
+    with pytest.raises(StoreUnavailable, match="schema is version 99.*upgrade sectag"):
+        ReviewStore(store.location).answers()
+
+
+def test_a_later_migration_is_applied_once_on_an_existing_store(tmp_path):
+    store = ReviewStore(tmp_path / "r.sqlite3")
+    store.save("alice", [fix("Before v2.", "training")])
+    extra = (*migrations.MIGRATIONS, migrations.Migration(
+        2, "a note column", ("ALTER TABLE answers ADD COLUMN note TEXT",)))
+    conn = store.backend.connect()
+    assert migrations.migrate(conn, migrations.SQLITE, "test", extra) == [2]
+    assert migrations.migrate(conn, migrations.SQLITE, "test", extra) == []
+    assert versions(store) == [1, 2] and [a.text for a in store.answers()] == ["Before v2."]
+
+
+def test_a_file_from_before_versioning_opens_keeps_its_rows_and_becomes_version_1(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("".join(s + ";\n" for s in migrations.MIGRATIONS[0].sql(
+        migrations.SQLITE)))  # the tables exactly as the unversioned store made them
+    old.execute("INSERT INTO answers (reviewer, text_key, text, topics, model_topics,"
+                " answered_at) VALUES ('ana', 'Old row.', 'Old row.', '[\"training\"]', '[]',"
+                " '2026-01-01T00:00:00+00:00')")
+    old.execute("INSERT INTO queue (text_key, text, priority, reason, queued_at)"
+                " VALUES ('Queued.', 'Queued.', 0.5, 'r', '2026-01-01')")
+    old.commit()
+    old.close()
+    store = ReviewStore(path)
+    assert [(a.reviewer, a.text, a.topics) for a in store.answers()] == [
+        ("ana", "Old row.", ("training",))]
+    assert versions(store) == [1] and store.remaining("bob") == 1
+
+
+# -- PostgreSQL: processes, a server that is down or refuses writes, secrets --------------
+def _review_many(location: str, name: str, texts: list[str]) -> None:
+    store = ReviewStore(location)
+    for text in texts:
+        store.save(name, [fix(text, "training"), fix(text + " Extra.", "migration")])
+    store.save(name, [fix(t, "elections") for t in texts[:5]])
+
+
+def test_concurrent_reviewers_in_two_processes_on_postgresql(postgres):
+    location = postgres.url()
+    texts = [f"Sentence number {j}." for j in range(15)]
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_review_many, args=(location, name, texts))
+             for name in ("alice", "bob")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    store = ReviewStore(location)
+    answers = store.answers()
+    assert len(answers) == 2 * len(texts) * 2
+    for name in ("alice", "bob"):
+        mine = {a.text: a.topics for a in answers if a.reviewer == name}
+        assert all(mine[t] == ("elections",) for t in texts[:5])
+        assert all(mine[t] == ("training",) for t in texts[5:])
+    assert all(len(store.history(t)) == 4 for t in texts[:5])
+
+
+def test_postgresql_down_is_store_unavailable_with_the_reason_and_no_password(own_postgres):
+    location = own_postgres.url(password="s3cret-pw")
+    store = ReviewStore(location)
+    store.save("alice", [fix("Stored before.", "training")])
+    own_postgres.stop()
+    with pytest.raises(StoreUnavailable) as caught:
+        store.save("alice", [fix("While down.", "training")])
+    message = str(caught.value)
+    assert "cannot be reached" in message and "nothing was saved" in message
+    assert "s3cret-pw" not in message and "postgres:***@127.0.0.1" in message
+    own_postgres.start()
+    assert [a.text for a in store.answers()] == ["Stored before."], "the pool reconnects"
+
+
+def test_postgresql_refusing_writes_is_store_unavailable(postgres):
+    location = postgres.url()
+    ReviewStore(location).save("alice", [fix("Stored before.", "training")])
+    read_only = ReviewStore(location + "%20-cdefault_transaction_read_only%3Don")
+    with pytest.raises(StoreUnavailable, match="refuses writes"):
+        read_only.save("alice", [fix("Refused.", "training")])
+    assert [a.text for a in read_only.answers()] == ["Stored before."]
+
+
+def test_unknown_store_kind_is_a_clear_error():
+    with pytest.raises(ValueError, match="mysql://...: unknown kind"):
+        ReviewStore("mysql://user:pw@host/db")

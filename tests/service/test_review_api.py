@@ -183,6 +183,8 @@ FEEDBACK_ERRORS = [
     ({"items": [{"text": "a", "topics": []}] * 6}, 413, "too_many_items", "items"),
     ({"text": "x" * 10_001, "topics": []}, 413, "text_too_long", "text"),
     ({"text": "\ud800 lone", "topics": []}, 400, "invalid_text", "text"),
+    ({"text": "a\x00b", "topics": []}, 400, "invalid_text", "text"),
+    ({"text": "a", "topics": [], "source": "\x00"}, 400, "invalid_text", "source"),
 ]
 
 
@@ -252,7 +254,7 @@ def test_bad_skip_is_a_named_4xx(client, body, status, code):
 def test_full_disk_is_503_with_a_clear_message_and_keeps_what_was_stored(app, client, store):
     assert client.post("/v1/feedback", json={"text": TEXT, "topics": ["training"]},
                        headers=bearer(ALICE)).status_code == 200
-    pages = store._connect().execute("PRAGMA page_count").fetchone()[0]
+    pages = store.backend.connect().execute("PRAGMA page_count").fetchone()[0]
     app.extensions["sectag_review"] = ReviewStore(
         store.path, on_connect=lambda c: c.execute(f"PRAGMA max_page_count={pages}"))
     items = [{"text": f"Sentence {i} " + "x" * 1500, "topics": []} for i in range(5)]
@@ -321,3 +323,21 @@ def test_any_json_body_gets_a_valid_answer(client, body, path):
     res = client.post(path, json=body, headers=bearer(ALICE))
     assert res.status_code < 500, res.get_json()
     conforms(res, path, "post")
+
+
+def test_postgresql_down_is_503_with_the_reason_and_no_password(full_registry, own_postgres):
+    app = create_app({"REGISTRY": str(full_registry.root), "REVIEW_TOKENS": f"a:{ALICE}",
+                      "REVIEW_DB": own_postgres.url(password="pg-secret-77")})
+    client = app.test_client()
+    assert client.post("/v1/feedback", json={"text": TEXT, "topics": []},
+                       headers=bearer(ALICE)).status_code == 200
+    own_postgres.stop()
+    res = client.post("/v1/feedback", json={"text": "Another.", "topics": []},
+                      headers=bearer(ALICE))
+    assert res.status_code == 503, res.get_json()
+    error = res.get_json()["error"]
+    assert error["code"] == "store_unavailable" and "cannot be reached" in error["message"]
+    assert "pg-secret-77" not in res.get_data(as_text=True)
+    conforms(res, "/v1/feedback", "post")
+    own_postgres.start()
+    assert [a.text for a in app.extensions["sectag_review"].answers()] == [TEXT]

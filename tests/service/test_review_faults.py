@@ -143,3 +143,39 @@ def test_bodies_over_the_limit_get_the_413_json_error(review_server, client):
         first = session.post(url, data=body, headers=headers, timeout=60)
         second = session.post(url, json={"text": "Police training."}, timeout=60)
         assert (first.status_code, second.status_code) == (413, 200)
+
+
+def test_two_servers_sharing_one_postgresql_serve_each_others_corrections(
+        full_registry, live_server_factory, postgres, monkeypatch):
+    from model.review.store import QueueItem
+
+    url = postgres.url()
+    ReviewStore(url).enqueue([QueueItem(f"Queued sentence {i} on police training.",
+                                        priority=1 - i / 10) for i in range(3)])
+    monkeypatch.setenv("SECTAG_REVIEW_TOKENS", f"alice:{ALICE},bob:{BOB}")
+    monkeypatch.setenv("SECTAG_REVIEW_DB", url)
+    a, b = (live_server_factory(full_registry.root, workers=1) for _ in range(2))
+    a.wait_ready(path="/readyz"), b.wait_ready(path="/readyz")
+
+    def next_items(server, token):
+        res = requests.get(f"http://127.0.0.1:{server.port}/v1/review/next?n=10",
+                           headers={"Authorization": f"Bearer {token}"}, timeout=20)
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    first = next_items(b, ALICE)["items"][0]["text"]
+    res = requests.post(f"http://127.0.0.1:{a.port}/v1/feedback",
+                        json={"text": first, "topics": ["training"]},
+                        headers={"Authorization": f"Bearer {ALICE}"}, timeout=20)
+    assert res.status_code == 200, res.text
+    seen_by_b = next_items(b, ALICE)
+    assert first not in [i["text"] for i in seen_by_b["items"]] and seen_by_b["remaining"] == 2
+    assert next_items(b, BOB)["remaining"] == 3, "bob's queue is his own"
+    skipped = seen_by_b["items"][0]["id"]
+    res = requests.post(f"http://127.0.0.1:{b.port}/v1/review/skip", json={"id": skipped},
+                        headers={"Authorization": f"Bearer {ALICE}"}, timeout=20)
+    assert res.json() == {"skipped": skipped, "remaining": 1}
+    assert next_items(a, ALICE)["remaining"] == 1
+    (answer,) = ReviewStore(url).answers()
+    assert (answer.reviewer, answer.text, answer.topics) == ("alice", first, ("training",))
+    assert answer.model_version == full_registry.current()
