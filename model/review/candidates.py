@@ -32,7 +32,7 @@ def read_candidates(job: BatchJob) -> tuple[list[Candidate], int, int]:
     out, seen, rows, refused = [], set(), 0, 0
     for item in iter_items(job):
         rows += 1
-        if item.reason is not None:
+        if item.reason is not None or _holds_nul(item):
             refused += 1
             continue
         for candidate in _sentences(item, job.unit):
@@ -41,6 +41,11 @@ def read_candidates(job: BatchJob) -> tuple[list[Candidate], int, int]:
                 seen.add(key)
                 out.append(candidate)
     return out, rows, refused
+
+
+def _holds_nul(item) -> bool:
+    """The store refuses NUL (PostgreSQL cannot keep it): such a row is refused, not fatal."""
+    return any("\x00" in (value or "") for value in (item.text, item.id, item.source))
 
 
 def _sentences(item, unit: str) -> Iterator[Candidate]:

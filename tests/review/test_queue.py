@@ -157,3 +157,19 @@ def test_queue_skips_labelled_and_answered_sentences(tmp_path, tiny_registry, ti
     assert sectag(["review", "queue", str(path), "--review-db", str(db), "--registry",
                    str(tiny_registry.root), "--labels", str(tiny_label_dir)]) == 0
     assert ReviewStore(db).next_items("bob", 10) == []
+
+
+def test_queue_refuses_rows_with_a_nul_and_queues_the_rest(tmp_path, tiny_registry,
+                                                          tiny_label_dir, tiny_labels, capsys):
+    articles = tmp_path / "news.jsonl"
+    rows = [{"id": "a1", "text": "The army trained police officers in Niamey."},
+            {"id": "a2", "text": "Voters went to the\x00 polls on Sunday."},
+            {"id": "a\x003", "text": "Migrants crossed the sea from Libya."}]
+    articles.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "reviews.sqlite3"
+    assert sectag(["review", "queue", str(articles), "--unit", "article", "--review-db",
+                   str(db), "--registry", str(tiny_registry.root), "--labels",
+                   str(tiny_label_dir), "--limit", "5"]) == 0
+    assert "3 rows read (2 refused)" in capsys.readouterr().out
+    assert [i.text for i in ReviewStore(db).next_items("ana", 10)] == [
+        "The army trained police officers in Niamey."]
