@@ -24,8 +24,10 @@ ACTORS_DIR = "actors"  # the actor data (model/actors.py), validated with the la
 HOLDOUT_DIR = "holdout"  # held-out files: not trained on, but their actor labels are checked
 SENTENCE_COLUMNS = ("id", "source", "text", "topics")
 # Provenance a row may carry: its article (the CV group), where it came from, who reviewed it.
-OPTIONAL_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version",
-                    "actors", "partners")
+PROVENANCE_COLUMNS = ("article", "origin", "reviewer", "reviewed_at", "model_version")
+# The actor ground truth (labels/README.md): a sentence's actors, its article's partners.
+ACTOR_COLUMNS = ("actors", "partners")
+OPTIONAL_COLUMNS = PROVENANCE_COLUMNS + ACTOR_COLUMNS
 LEXICON_COLUMNS = ("entry", "aliases", "source")
 TOPIC_SEPARATOR = ";"
 AUTHORED = "authored"

@@ -20,12 +20,11 @@ from typing import Iterable
 
 from ..atomic import write_atomic
 from ..errors import LabelError, SectagError
-from ..labels import (OPTIONAL_COLUMNS, REVIEW, SENTENCE_COLUMNS, SENTENCES_DIR, TOPIC_SEPARATOR,
-                      TOPICS_FILE, Row, read_labelled_file, shared_runs)
+from ..labels import (HOLDOUT_DIR, PROVENANCE_COLUMNS, REVIEW, SENTENCE_COLUMNS, SENTENCES_DIR,
+                      TOPIC_SEPARATOR, TOPICS_FILE, Row, read_labelled_file, shared_runs)
 
 DEFAULT_NAME = "reviewed.csv"
-HOLDOUT_DIR = "holdout"
-COLUMNS = SENTENCE_COLUMNS + OPTIONAL_COLUMNS
+COLUMNS = SENTENCE_COLUMNS + PROVENANCE_COLUMNS  # answers carry no actor labels
 
 
 def text_identity(text: str) -> str:

@@ -179,3 +179,9 @@ def test_two_servers_sharing_one_postgresql_serve_each_others_corrections(
     (answer,) = ReviewStore(url).answers()
     assert (answer.reviewer, answer.text, answer.topics) == ("alice", first, ("training",))
     assert answer.model_version == full_registry.current()
+    # The other server's correction memory has the answer on its next request.
+    res = requests.post(f"http://127.0.0.1:{b.port}/v1/predict", json={"texts": [first]},
+                        timeout=20)
+    (prediction,) = res.json()["predictions"]
+    assert prediction["source"] == "review" and prediction["topics"] == ["training"]
+    assert prediction["review"]["id"] == answer.id
