@@ -34,6 +34,7 @@ GOVERNMENT_WORDS = frozenset(
     "commandos diplomats diplomat".split())
 WORD = re.compile(r"[\w'’-]+")
 POSSESSIVE = ("'s", "’s")
+LIST_JOIN = re.compile(r",? (?:and|or) (?:the )?|, (?:the )?")
 CONTEXT = 40  # characters read on each side of a mention
 
 
@@ -49,30 +50,43 @@ class PartnerRule:
     place_weight: float = 0.25
 
 
-def named_as_place(text: str, start: int, end: int) -> bool:
-    """Whether the mention text[start:end] names a country as a place, not as a government."""
+def mention_role(text: str, start: int, end: int) -> str | None:
+    """"government" when a government word is next to the mention text[start:end], "place"
+    when it names a country as where something is or comes from, else None."""
     after = text[end:end + CONTEXT]
     if after.startswith(POSSESSIVE):
         after = after[2:]
     if any(w.lower() in GOVERNMENT_WORDS for w in WORD.findall(after)[:2]):
-        return False
+        return "government"
     before = [w.lower() for w in WORD.findall(text[max(0, start - CONTEXT):start])[-3:]]
     if len(before) >= 2 and before[-1] in ("of", "from", "the") and \
             any(w in GOVERNMENT_WORDS for w in before[:-1]):
-        return False  # "the Armed Forces of the Philippines", "troops from Russia"
+        return "government"  # "the Armed Forces of the Philippines", "troops from Russia"
     if after.lower().startswith(ORIGIN_SUFFIXES):
-        return True
+        return "place"
     if before and before[-1] == "the":
         before = before[:-1]
-    return bool(before) and before[-1] in PLACE_WORDS
+    return "place" if before and before[-1] in PLACE_WORDS else None
+
+
+def named_as_place(text: str, start: int, end: int) -> bool:
+    return mention_role(text, start, end) == "place"
 
 
 def unit_of(text: str, mentions, is_country: Callable[[str], bool]) -> dict[str, bool]:
-    """The unit of one text from its actor mentions (anything with code, start and end)."""
+    """The unit of one text from its actor mentions (anything with code, start and end).
+
+    A mention listed right after a place ("from Egypt and Syria") is a place too.
+    """
     unit: dict[str, bool] = {}
-    for m in mentions:
+    previous_end, previous_place = None, False
+    for m in sorted(mentions, key=lambda m: m.start):
+        role = mention_role(text, m.start, m.end)
+        place = role == "place" or (role is None and previous_place and
+                                    LIST_JOIN.fullmatch(text[previous_end:m.start]) is not None)
+        previous_end, previous_place = m.end, place
         if is_country(m.code):
-            unit[m.code] = unit.get(m.code, True) and named_as_place(text, m.start, m.end)
+            unit[m.code] = unit.get(m.code, True) and place
     return unit
 
 

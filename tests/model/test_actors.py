@@ -217,3 +217,11 @@ def test_unit_counts_a_country_as_a_place_only_when_every_mention_is():
     text = "Migrants left from Libya, and Libya's coast guard later stopped a boat off Malta."
     unit = unit_of(text, matcher.find(text), matcher.is_country)
     assert unit == {"LBY": False, "MLT": True}
+
+
+def test_a_country_listed_after_a_place_is_a_place():
+    matcher = ActorMatcher.from_dir()
+    text = "A boat carrying migrants from Egypt and Syria capsized; Egypt said it would help."
+    assert unit_of(text, matcher.find(text), matcher.is_country) == {"EGY": False, "SYR": True}
+    text = "Ministers of Egypt and Syria met."
+    assert unit_of(text, matcher.find(text), matcher.is_country) == {"EGY": False, "SYR": False}
