@@ -1,6 +1,7 @@
 """The model registry: immutable versions on disk and an atomically switched current pointer.
 
     <root>/versions/v<N>/model.joblib   the pipeline (a pickle: loaded only if its hash matches)
+    <root>/versions/v<N>/serving.npz    its serving form (arrays only; see model/serving.py)
     <root>/versions/v<N>/manifest.json  what made it, and the artifact's sha256
     <root>/current.json                 {"version": ..., "history": [...]}, replaced atomically
     <root>/.staging/                    versions being written; never read as versions
@@ -25,13 +26,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import joblib
-import sklearn
-
+from . import serving
 from .atomic import write_atomic
 from .errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
 
 ARTIFACT = "model.joblib"
+SERVING = "serving.npz"
 MANIFEST = "manifest.json"
 CURRENT = "current.json"
 _VERSION = re.compile(r"^v?(\d+)$")
@@ -114,18 +114,25 @@ class Registry:
                                   "with 'sectag train --promote'")
         return version
 
+    def _verified(self, version: str, name: str, sha256: str | None, what: str) -> bytes:
+        """A file of a version, after checking its bytes against the sha256 its manifest lists."""
+        try:
+            data = (self.version_dir(version) / name).read_bytes()
+        except OSError as exc:
+            raise IntegrityError(f"{what} of {version} is unreadable: {exc}") from exc
+        if sha256_bytes(data) != sha256:
+            raise IntegrityError(f"{what} of {version} does not match the sha256 in its "
+                                 "manifest (tampered or truncated); refusing to load it")
+        return data
+
     def load(self, version: str | None = None):
         """(pipeline, manifest) for a version, after checking its hash and library version."""
+        import joblib  # scikit-learn and joblib only where a pipeline is unpickled
+        import sklearn
+
         version = normalize_version(version or self.require_current())
         manifest = self.manifest(version)
-        path = self.version_dir(version) / ARTIFACT
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise IntegrityError(f"artifact of {version} is unreadable: {exc}") from exc
-        if sha256_bytes(data) != manifest.get("artifact_sha256"):
-            raise IntegrityError(f"artifact of {version} does not match the sha256 in its "
-                                 "manifest (tampered or truncated); refusing to load it")
+        data = self._verified(version, ARTIFACT, manifest.get("artifact_sha256"), "artifact")
         made_with = manifest.get("libraries", {}).get("scikit-learn")
         if made_with != sklearn.__version__:
             raise IncompatibleModel(f"{version} was trained with scikit-learn {made_with}; this "
@@ -136,6 +143,14 @@ class Registry:
         except Exception as exc:  # a verified artifact that still fails is a broken install
             raise IntegrityError(f"artifact of {version} failed to load: {exc}") from exc
         return pipeline, manifest
+
+    def serving_bytes(self, version: str | None = None) -> bytes:
+        """A version's serving form (`serving.from_bytes` reads it), sha256-checked."""
+        version = normalize_version(version or self.require_current())
+        sha256 = self.manifest(version).get("serving_sha256")
+        if sha256 is None:
+            raise VersionNotFound(f"{version} has no serving form (made before it existed)")
+        return self._verified(version, SERVING, sha256, "serving form")
 
     # -- writing -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -170,10 +185,19 @@ class Registry:
         self._clean_stale_staging()
         stage = Path(tempfile.mkdtemp(dir=self.staging_dir))
         try:
+            import joblib
+
             buffer = io.BytesIO()
             joblib.dump(pipeline, buffer, compress=3)
             data = buffer.getvalue()
             write_atomic(stage / ARTIFACT, data)
+            listed = {}
+            form = serving.derive(pipeline)
+            if form.compiled:  # else workers unpickle the pipeline, as before serving forms
+                served = serving.to_bytes(form)
+                write_atomic(stage / SERVING, served)
+                listed = {"serving_sha256": sha256_bytes(served), "serving_bytes": len(served),
+                          "serving_format": serving.FORMAT}
             with self._locked():
                 taken = [int(m.group(1)) for p in self.versions_dir.iterdir()
                          if (m := _VERSION.match(p.name))]
@@ -181,7 +205,7 @@ class Registry:
                 full = {"version": version,
                         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "artifact_sha256": sha256_bytes(data),
-                        "artifact_bytes": len(data), **manifest}
+                        "artifact_bytes": len(data), **manifest, **listed}
                 write_atomic(stage / MANIFEST,
                               json.dumps(full, indent=2, sort_keys=True).encode("utf-8"))
                 os.rename(stage, self.versions_dir / version)
@@ -200,10 +224,16 @@ class Registry:
                    "switched": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         write_atomic(self.root / CURRENT, json.dumps(payload, indent=2).encode("utf-8"))
 
+    def verify(self, version: str) -> None:
+        """Check that a version loads: its pipeline, and its serving form's hash if listed."""
+        self.load(version)
+        if self.manifest(version).get("serving_sha256"):
+            self.serving_bytes(version)
+
     def promote(self, version: str) -> str:
         """Make a version current (after checking it loads)."""
         version = normalize_version(version)
-        self.load(version)
+        self.verify(version)
         try:
             with self._locked():
                 self._set_current(version)
@@ -220,6 +250,6 @@ class Registry:
                 raise RegistryError("nothing to roll back to: only one version was ever "
                                     "promoted")
             previous = history[-2]
-            self.load(previous)
+            self.verify(previous)
             self._set_current(previous, history[:-1])
         return previous
