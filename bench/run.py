@@ -568,7 +568,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     registry = Registry(args.registry)
-    tagger = Tagger.from_registry(registry)
+    tagger = Tagger(*registry.load())  # the reference pipeline: peers and lexicon cost need it
     labels = load_labels(args.labels)
     sentences = [r.text for r in labels.rows]
     article = " ".join(sentences[:30])
