@@ -478,7 +478,7 @@ def service_targets(results: dict) -> list[tuple[str, str, bool]]:
     rows.append(("artifact <= 20 MB", f"{results['artifact_mb']:.2f} MB",
                  results["artifact_mb"] <= 20))
     rss = max(svc["worker_rss_mb"]) if svc["worker_rss_mb"] else float("nan")
-    rows.append(("worker resident memory <= 250 MB", f"{rss:.0f} MB", rss <= 250))
+    rows.append(("worker resident memory <= 200 MB", f"{rss:.0f} MB", rss <= 200))
     return rows
 
 
