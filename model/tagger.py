@@ -20,7 +20,7 @@ from .articles import carried
 from .errors import InputError
 from .evidence import EvidenceFinder, FeatureIndex
 from .featurizer import Featurizer, FeatureRows
-from .partners import PartnerRule, rank_partners
+from .partners import PartnerRule, rank_partners, unit_of
 from .segment import split_sentences
 
 EVIDENCE_TERMS = 5
@@ -36,6 +36,8 @@ class Prediction:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     actors: list[dict] = field(default_factory=list)
     review: dict | None = None  # the remembered answer that set the topics, if one did
+    # The countries named, True where only as a place: what the partner rule reads (not shown).
+    countries: dict[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {"topics": self.topics, "scores": self.scores, "evidence": self.evidence,
@@ -155,9 +157,10 @@ class Tagger:
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
             matcher = self.actors
-            for pred, mentions in zip(out, matcher.find_many(texts)):
+            for pred, pred_text, mentions in zip(out, texts, matcher.find_many(texts)):
                 if mentions:
                     pred.actors = matcher.summary(mentions)
+                    pred.countries = unit_of(pred_text, mentions, matcher.is_country)
         return out, probs
 
     def _recalled(self, recalls, found: list[list[int]], out: list[Prediction],
@@ -217,21 +220,20 @@ class Tagger:
                           for s, p in zip(sentences, preds)],
             "article": {"topics": found,
                         "scores": article_scores, "sentence_counts": counts,
-                        **self.article_actors([[a["code"] for a in p.actors] for p in units])},
+                        **self.article_actors(units)},
         }
 
-    def article_actors(self, units: list[list[str]]) -> dict:
+    def article_actors(self, units: list[Prediction]) -> dict:
         """The article's actors (sentences naming each, title counted) and its partners,
-        from each unit's actor codes (title first, if any)."""
+        from each unit's prediction (title first, if any)."""
         counts: dict[str, int] = {}
         for unit in units:
-            for code in dict.fromkeys(unit):
-                counts[code] = counts.get(code, 0) + 1
+            for actor in unit.actors:
+                counts[actor["code"]] = counts.get(actor["code"], 0) + 1
         matcher = self.actors
-        countries = [[c for c in unit if matcher.is_country(c)] for unit in units]
         return {
             "actors": [{**matcher.fields(code), "sentences": n}
                        for code, n in counts.items()],
             "partners": [{"code": code, "name": matcher.actor(code).name}
-                         for code in rank_partners(countries, self.partner_rule)],
+                         for code in rank_partners([u.countries for u in units], self.partner_rule)],
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..actors import ActorMatcher
-from ..partners import PartnerRule, rank_partners
+from ..partners import PartnerRule, Unit, rank_partners, unit_of
 
 SEPARATOR = ";"
 ERRORS_SHOWN = 30
@@ -46,16 +46,15 @@ def sentence_actors(rows, predicted: list[list[str]]) -> dict:
             "wrong": wrong[:ERRORS_SHOWN]}
 
 
-def article_units(rows, predicted: list[list[str]], matcher: ActorMatcher
-                  ) -> list[tuple[str, set[str], list[list[str]]]]:
-    """(article, true partners, found country codes per row) per article, in file order;
-    an article's first row is its headline."""
-    articles: dict[str, tuple[set[str], list[list[str]]]] = {}
-    for row, found in zip(rows, predicted):
+def article_units(rows, matcher: ActorMatcher) -> list[tuple[str, set[str], list[Unit]]]:
+    """(article, true partners, each row's unit as the partner rule reads it) per article,
+    in file order; an article's first row is its headline."""
+    articles: dict[str, tuple[set[str], list[Unit]]] = {}
+    for row, mentions in zip(rows, matcher.find_many([r.text for r in rows])):
         if not row.article:
             continue
         truth, units = articles.setdefault(row.article, (_codes(row.get("partners")), []))
-        units.append([c for c in found if matcher.is_country(c)])
+        units.append(unit_of(row.text, mentions, matcher.is_country))
     return [(name, truth, units) for name, (truth, units) in articles.items()]
 
 
@@ -82,6 +81,5 @@ def actor_results(rows, matcher: ActorMatcher, rule: PartnerRule) -> dict | None
         out["sentences"] = sentence_actors(
             with_actors, matcher.codes_many([r.text for r in with_actors]))
     if with_partners:
-        found = matcher.codes_many([r.text for r in with_partners])
-        out["partners"] = partner_match(article_units(with_partners, found, matcher), rule)
+        out["partners"] = partner_match(article_units(with_partners, matcher), rule)
     return out

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from model.actors import DEFAULT_DATA_DIR, ActorMatcher, codes, read_actor_data
 from model.errors import LabelError
-from model.partners import PartnerRule, rank_partners
+from model.partners import PartnerRule, named_as_place, rank_partners, unit_of
 
 
 @pytest.fixture(scope="module")
@@ -178,11 +178,42 @@ def test_labels_check_reports_the_data_file(tmp_path, labels):
                for p in err.value.problems)
 
 
+def _units(*codes_per_unit):
+    """Units naming each country as a government (not only as a place)."""
+    return [dict.fromkeys(codes, False) for codes in codes_per_unit]
+
+
 @pytest.mark.parametrize("units, expected", [
-    ([["LBY", "KOR"], ["KOR"], ["LBY"], ["LBY", "ITA"]], ["LBY", "KOR"]),
-    ([["LBY"], ["LBY"], [], [], [], [], ["EGY"]], ["LBY"]),
-    ([[], ["EGY", "LBY"], ["LBY"]], ["LBY", "EGY"]),
+    (_units(["LBY", "KOR"], ["KOR"], ["LBY"], ["LBY", "ITA"]), ["LBY", "KOR"]),
+    (_units(["LBY"], ["LBY"], [], [], [], [], ["EGY"]), ["LBY"]),
+    (_units([], ["EGY", "LBY"], ["LBY"], ["EGY"]), ["LBY", "EGY"]),
     ([], []),
+    # Named only as a place, Tunisia weighs a quarter: the story is Italy's.
+    ([{"ITA": False}, {"ITA": False, "TUN": True}, {"TUN": True}, {"ITA": False}], ["ITA"]),
+    # The same counts as governments: both are partners.
+    (_units(["ITA"], ["ITA", "TUN"], ["TUN"], ["ITA"]), ["ITA", "TUN"]),
 ])
 def test_partner_ranking(units, expected):
     assert rank_partners(units, PartnerRule()) == expected
+
+
+@pytest.mark.parametrize("text, country, place", [
+    ("Most boats set out from Sfax in Tunisia overnight.", "Tunisia", True),
+    ("A group crossed from the Philippines by speedboat.", "Philippines", True),
+    ("Soldiers found a Pakistan-made pistol on the body.", "Pakistan", True),
+    ("Troops from Kyrgyzstan joined the drill.", "Kyrgyzstan", False),
+    ("The Armed Forces of the Philippines passed on the tip.", "Philippines", False),
+    ("Refugees who fled to Jordan's army posts were fed.", "Jordan", False),
+    ("Tunisia agreed to take back its nationals.", "Tunisia", False),
+    ("Talks with Tunisia resumed on Monday.", "Tunisia", False),
+])
+def test_named_as_place(text, country, place):
+    start = text.index(country)
+    assert named_as_place(text, start, start + len(country)) is place
+
+
+def test_unit_counts_a_country_as_a_place_only_when_every_mention_is():
+    matcher = ActorMatcher.from_dir()
+    text = "Migrants left from Libya, and Libya's coast guard later stopped a boat off Malta."
+    unit = unit_of(text, matcher.find(text), matcher.is_country)
+    assert unit == {"LBY": False, "MLT": True}
