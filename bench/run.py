@@ -236,7 +236,7 @@ def wrk(port: int, path: str, body: dict, connections: int, seconds: int) -> dic
     os.unlink(handle.name)
     stats = json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
     errors = sum(v for k, v in stats.items() if k.startswith("errors_"))
-    return {"connections": connections, "requests_per_s":
+    return {"connections": connections, "requests": stats["requests"], "requests_per_s":
             round(stats["requests"] / (stats["duration_us"] / 1e6), 1),
             "p50_ms": stats["p50_us"] / 1000, "p95_ms": stats["p95_us"] / 1000,
             "p99_ms": stats["p99_us"] / 1000, "errors": errors}
@@ -262,6 +262,9 @@ def service(registry: Path, sentences: list[str], article: str, workers: int,
             results["predict_256"].append(run)
         results["tag_article_30"] = wrk(port, "/v1/tag-article", {"text": article}, 8, seconds)
         results["worker_rss_mb"] = [round(_rss_mb(p), 1) for p in _worker_pids(server.pid)]
+        results["requests_before_rss"] = sum(
+            run["requests"] for runs in (results["predict_1"], results["predict_256"]) for run in runs
+        ) + results["tag_article_30"]["requests"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -421,9 +424,9 @@ def peer_targets(results: dict) -> list[tuple[str, str, bool]]:
                      f"sentences/s without actors: {peer['actor_throughput_loss']:.1%} lost",
                      peer["actor_throughput_loss"] <= 0.15))
     start = results["startup"]
-    rows.append(("worker start-up (model load + tables + first call) <= 2 s",
-                 f"{start['startup_s']:.2f} s (imports {start['imports_s']:.2f} s before it)",
-                 start["startup_s"] <= 2))
+    whole = start["imports_s"] + start["startup_s"]
+    rows.append(("worker start-up (imports + model load + tables + first call) <= 1 s",
+                 f"{whole:.2f} s (imports {start['imports_s']:.2f} s)", whole <= 1))
     local = results.get("batch", {}).get("local", {})
     if "seconds" in local and results["batch"]["rows"] >= 1_000_000:
         rows.append(("1,000,000 sentences, `sectag batch` local, 2 cores <= 90 s",
@@ -478,7 +481,9 @@ def service_targets(results: dict) -> list[tuple[str, str, bool]]:
     rows.append(("artifact <= 20 MB", f"{results['artifact_mb']:.2f} MB",
                  results["artifact_mb"] <= 20))
     rss = max(svc["worker_rss_mb"]) if svc["worker_rss_mb"] else float("nan")
-    rows.append(("worker resident memory <= 250 MB", f"{rss:.0f} MB", rss <= 250))
+    served = svc.get("requests_before_rss", 0)
+    rows.append(("worker resident memory after >= 10,000 requests <= 200 MB",
+                 f"{rss:.0f} MB after {served} requests", rss <= 200 and served >= 10_000))
     return rows
 
 
@@ -568,7 +573,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     registry = Registry(args.registry)
-    tagger = Tagger.from_registry(registry)
+    tagger = Tagger(*registry.load())  # the reference pipeline: peers and lexicon cost need it
     labels = load_labels(args.labels)
     sentences = [r.text for r in labels.rows]
     article = " ".join(sentences[:30])

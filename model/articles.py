@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .crossval import THRESHOLD_GRID
-
 DEFAULT_SUPPORT = 2
 
 
@@ -58,6 +56,8 @@ def tune_article_thresholds(Y: np.ndarray, scores: np.ndarray, spans: list[np.nd
     Candidates run from the sentence threshold up, so the rule is never looser than "any
     sentence"; the lowest best candidate keeps as much recall as the data allows.
     """
+    from .crossval import THRESHOLD_GRID  # here: crossval imports scikit-learn, serving never
+
     thresholds = np.asarray(thresholds, dtype=float)
     if not spans:
         return thresholds.copy()

@@ -6,6 +6,10 @@ a manifest and in a report are computed the same way.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -37,9 +41,34 @@ def fit_params(sample_weight: np.ndarray | None, rows: np.ndarray | None = None)
     return {"clf__sample_weight": weights if rows is None else weights[rows]}
 
 
+@contextmanager
+def exclusive(lock_path: str | None):
+    """Hold an exclusive lock on the file `lock_path` (None: no lock) across processes."""
+    if lock_path is None:
+        yield
+        return
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray,
-         sample_weight: np.ndarray | None = None):
-    return clone(pipeline).fit(texts[rows], Y[rows], **fit_params(sample_weight, rows))
+         sample_weight: np.ndarray | None = None, featurize_lock: str | None = None):
+    """Pipeline.fit in its two steps, so the featurizing can hold `featurize_lock`.
+
+    Building the count matrices is a fit's memory peak (about three times the final
+    matrix); with the lock only one process at a time is there while the others fit their
+    classifiers, which bounds training memory at large corpora (issue 19) for little time.
+    """
+    model = clone(pipeline)
+    with exclusive(featurize_lock):
+        X = model[:-1].fit_transform(texts[rows])
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
+    model[-1].fit(X, Y[rows], sample_weight=weights)
+    return model
 
 
 def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tuple],
@@ -60,16 +89,18 @@ def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tu
     scores = np.zeros(Y.shape, dtype=float)
     row_sets = [train for train, _ in folds] + ([np.arange(len(Y))] if refit else [])
     jobs = min(effective_n_jobs(n_jobs), len(row_sets))
-    fitted = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_fit)(pipeline, texts, Y, rows, sample_weight) for rows in row_sets)
-    for k, model in enumerate(fitted):
-        if k < len(folds):
-            test = folds[k][1]
-            scores[test] = model.predict_proba(texts[test])
-            if progress:
-                progress(k + 1, len(folds))
-        if models is not None:
-            models.append(model)
+    with tempfile.TemporaryDirectory(prefix="sectag-cv-") as work:
+        lock = os.path.join(work, "featurize.lock") if jobs > 1 else None
+        fitted = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_fit)(pipeline, texts, Y, rows, sample_weight, lock) for rows in row_sets)
+        for k, model in enumerate(fitted):
+            if k < len(folds):
+                test = folds[k][1]
+                scores[test] = model.predict_proba(texts[test])
+                if progress:
+                    progress(k + 1, len(folds))
+            if models is not None:
+                models.append(model)
     return scores
 
 

@@ -16,8 +16,6 @@ from collections import defaultdict
 from typing import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from . import evidence_kernels as EK
 from .featurizer import _table_size, _token_hashes, _token_slots, code_points
 
@@ -25,9 +23,17 @@ EVIDENCE_FEATURES = 20  # strongest features per topic that evidence is drawn fr
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
 
 
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported only where a pipeline is at hand (a worker
+    serving a serving form has them in its tables and never imports scikit-learn)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
+
+
 def is_term(word: str) -> bool:
     """Words worth showing as evidence: not stop words, numbers or unknown pieces."""
-    return word not in ENGLISH_STOP_WORDS and word != "?" and not word.strip("0").isdigit() \
+    return word not in _stop_words() and word != "?" and not word.strip("0").isdigit() \
         and word != "0"
 
 
@@ -95,55 +101,74 @@ def reference_evidence(index: FeatureIndex, coef_t: np.ndarray, text: str, norma
     return result
 
 
+# The evidence kernel's tables after the text arrays, in its argument order (`evidence_tables`).
+EVIDENCE_TABLES = ("known_slots", "known_hash", "known_cp", "known_off", "known_term",
+                   "word_owner_ptr", "word_owner_ids", "char_start", "lex_start",
+                   "char_name_cp", "char_name_off", "entry_col", "entry_name")
+
+
+def evidence_tables(features) -> dict[str, np.ndarray]:
+    """The kernel's integer tables, derived from a fitted FeatureUnion (pure): the known
+    strings (vocabulary tokens, lexicon entry names, stop words) with their hash slots and
+    is_term, each word column's owner words, each lexicon entry's column and name, and
+    the char n-grams' spellings."""
+    index = FeatureIndex(features)
+    kinds = [kind for kind, _ in index.blocks]
+    word_names = index.blocks[kinds.index("word")][1]
+    char_names = list(index.blocks[kinds.index("char_wb")][1])
+    entries = list(index.lexicon.entries_) if index.lexicon is not None else []
+    n_features = index.offsets[-1] + len(index.blocks[-1][1])
+    known: dict[str, int] = {}
+    word_ids = [[known.setdefault(w, len(known)) for w in sorted({w for w in name.split(" ")
+                                                                   if w})]
+                for name in word_names]
+    entry_name = [known.setdefault(name, len(known)) if name else -1 for _, name in entries]
+    for word in sorted(_stop_words()) + ["?", "0"]:
+        known.setdefault(word, len(known))
+    known_cp, known_off = _spelled(list(known))
+    known_hash = _token_hashes(known_cp, known_off)
+    word_owner_ptr = np.zeros(len(word_ids) + 1, np.int64)
+    word_owner_ptr[1:] = np.cumsum([len(ids) for ids in word_ids])
+    char_name_cp, char_name_off = _spelled(char_names)
+    return {
+        "known_slots": _token_slots(known_hash, _table_size(len(known))),
+        "known_hash": known_hash, "known_cp": known_cp, "known_off": known_off,
+        "known_term": np.asarray([is_term(w) for w in known], np.int8),
+        "word_owner_ptr": word_owner_ptr,
+        "word_owner_ids": np.asarray([i for ids in word_ids for i in ids] or [0], np.int64),
+        "char_start": np.asarray(index.offsets[kinds.index("char_wb")], np.int64),
+        "lex_start": np.asarray(index.offsets[kinds.index("lexicon")] if "lexicon" in kinds
+                                else n_features, np.int64),
+        "char_name_cp": char_name_cp, "char_name_off": char_name_off,
+        "entry_col": np.asarray([col for col, _ in entries] or [-1], np.int64),
+        "entry_name": np.asarray(entry_name or [-1], np.int64),
+    }
+
+
 class EvidenceFinder:
     """Evidence from a batch's feature rows, equal to `reference_evidence`, without re-featurizing.
 
-    With the featurizer's character classes, a whole batch's evidence is one compiled call
-    (`find_many`); its integer tables are built here, once per loaded model.
+    With `tables` (from `evidence_tables`) and the featurizer's character classes, a whole
+    batch's evidence is one compiled call (`find_many`); without them (a pipeline the
+    featurizer cannot compile) the plain route needs the pipeline's `index`.
     """
 
-    def __init__(self, pipeline, coef_t: np.ndarray, terms: int, *,
-                 classes: np.ndarray | None = None):
-        self.index = FeatureIndex(pipeline.named_steps["features"])
+    def __init__(self, tables: dict[str, np.ndarray] | None, coef_t: np.ndarray, terms: int,
+                 *, classes: np.ndarray | None = None, index: FeatureIndex | None = None):
         self.coef_t = coef_t
         self.terms = terms
-        kinds = [kind for kind, _ in self.index.blocks]
-        self.word_owners = [tuple(sorted({w for w in name.split(" ") if w}))
-                            for name in self.index.blocks[kinds.index("word")][1]]
-        lexicon = self.index.lexicon
-        self.entries = list(lexicon.entries_) if lexicon is not None else []
-        self.char_start = self.index.offsets[kinds.index("char_wb")]
-        self.lex_start = (self.index.offsets[kinds.index("lexicon")] if "lexicon" in kinds
-                          else self.coef_t.shape[0])
-        self.char_names = list(self.index.blocks[kinds.index("char_wb")][1])
+        self.index = index
         self.classes = classes
         self.known: list[str] = []
-        self._tables = self._build_tables() if classes is not None else None
-
-    def _build_tables(self) -> tuple:
-        """Integer tables for the kernel: the known strings (vocabulary tokens, lexicon entry
-        names, stop words) with their hash slots and is_term, word and lexicon owners, and
-        the char n-grams' spellings."""
-        known: dict[str, int] = {}
-        word_ids = [[known.setdefault(w, len(known)) for w in owners]
-                    for owners in self.word_owners]
-        entry_name = [known.setdefault(name, len(known)) if name else -1
-                      for _, name in self.entries]
-        for word in sorted(ENGLISH_STOP_WORDS) + ["?", "0"]:
-            known.setdefault(word, len(known))
-        self.known = list(known)
-        known_cp, known_off = _spelled(self.known)
-        known_hash = _token_hashes(known_cp, known_off)
-        known_slots = _token_slots(known_hash, _table_size(len(self.known)))
-        known_term = np.asarray([is_term(w) for w in self.known], np.int8)
-        word_owner_ptr = np.zeros(len(word_ids) + 1, np.int64)
-        word_owner_ptr[1:] = np.cumsum([len(ids) for ids in word_ids])
-        word_owner_ids = np.asarray([i for ids in word_ids for i in ids] or [0], np.int64)
-        char_name_cp, char_name_off = _spelled(self.char_names)
-        entry_col = np.asarray([col for col, _ in self.entries] or [-1], np.int64)
-        return (known_slots, known_hash, known_cp, known_off, known_term, word_owner_ptr,
-                word_owner_ids, self.char_start, self.lex_start, char_name_cp, char_name_off,
-                entry_col, np.asarray(entry_name or [-1], np.int64))
+        self._tables = None
+        if tables is not None and classes is not None:
+            self.known = spelled_strings(tables["known_cp"], tables["known_off"])
+            self.lex_start = int(tables["lex_start"])
+            self.entry_col, self.entry_name = tables["entry_col"], tables["entry_name"]
+            self._tables = tuple(int(tables[name]) if tables[name].ndim == 0 else tables[name]
+                                 for name in EVIDENCE_TABLES)
+        if self._tables is None and index is None:
+            raise ValueError("evidence needs its tables with character classes, or an index")
 
     def find(self, rows, i: int, topic_indices: list[int]) -> dict[int, list[str]]:
         """Per topic index, the evidence words of text i of `rows` (a FeatureRows)."""
@@ -187,8 +212,8 @@ class EvidenceFinder:
 
     def _entry_names(self, rows, i, lexicon_column):
         matched = rows.matched[rows.matched_ptr[i]:rows.matched_ptr[i + 1]].tolist()
-        return sorted({self.entries[e][1] for e in matched
-                       if self.entries[e][0] == lexicon_column and self.entries[e][1]})
+        return sorted({self.known[self.entry_name[e]] for e in matched
+                       if self.entry_col[e] == lexicon_column and self.entry_name[e] >= 0})
 
 
 def _spelled(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -197,3 +222,10 @@ def _spelled(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(strings) + 1, np.int64)
     offsets[1:] = np.cumsum([len(s) for s in strings])
     return cp.astype(np.int32), offsets
+
+
+def spelled_strings(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
+    """The strings `_spelled` made, read back from their code points and offsets."""
+    joined = np.asarray(cp, "<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    bounds = offsets.tolist()
+    return [joined[a:b] for a, b in zip(bounds, bounds[1:])]

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import featurizer_kernels as K
 from .features import TOKEN_PATTERN, normalize_text
@@ -57,7 +56,10 @@ class FeatureRows:
         a, b = self.indptr[i], self.indptr[i + 1]
         return self.indices[a:b], self.data[a:b]
 
-    def to_csr(self) -> sp.csr_matrix:
+    def to_csr(self):
+        """The rows as a scipy CSR matrix (scipy is imported here: workers never need it)."""
+        import scipy.sparse as sp
+
         return sp.csr_matrix((self.data, self.indices, self.indptr),
                              shape=(len(self.indptr) - 1, self.n_features))
 
@@ -244,6 +246,13 @@ def build_tables(pipeline) -> dict[str, np.ndarray]:
     }
 
 
+def stacked_weights(pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """(features x topics weights, per-topic intercepts) of the fitted classifier, float64."""
+    clf = pipeline.named_steps["clf"]
+    return (np.ascontiguousarray(np.asarray(clf.coef_, dtype=np.float64).T),
+            np.ascontiguousarray(clf.intercept_, dtype=np.float64))
+
+
 def log_tf_table(size: int = 1 << 16) -> np.ndarray:
     """log(tf) + 1 for tf < size, computed as TfidfTransformer does (numpy, float32)."""
     table = np.arange(size, dtype=np.float32)
@@ -316,17 +325,34 @@ def _classes() -> np.ndarray:
     return arrays["classes"]
 
 
+def tables_of(pipeline, *, artifact_sha256: str | None = None) -> dict[str, np.ndarray] | None:
+    """A pipeline's tables, from the disk cache when the artifact's sha256 is known, else
+    built; None (logged) when the compiled path cannot reproduce the pipeline."""
+    try:
+        if artifact_sha256:
+            name = f"featurizer-{artifact_sha256}-v{TABLES_FORMAT}.npz"
+            return _cached(name, lambda: build_tables(pipeline), K.INT_TABLES + K.FLOAT_TABLES)
+        return build_tables(pipeline)
+    except Unsupported as exc:
+        _log.warning("scoring with the pipeline itself: %s", exc)
+        return None
+
+
 class Featurizer:
     """A fitted pipeline's features and scores for many texts in one compiled call.
 
-    Use `Featurizer.load(pipeline, artifact_sha256=...)` so the tables come from the cache.
+    Built from its tables and the stacked weights (a serving form holds them), or with
+    `Featurizer.load(pipeline, artifact_sha256=...)`, which takes the tables from the cache.
+    Without tables the pipeline itself featurizes: slower, never different.
     """
 
-    def __init__(self, pipeline, tables: dict[str, np.ndarray] | None):
+    def __init__(self, tables: dict[str, np.ndarray] | None, coef_t: np.ndarray,
+                 intercept: np.ndarray, *, pipeline=None):
+        if tables is None and pipeline is None:
+            raise ValueError("a featurizer needs its tables or the pipeline")
         self.pipeline = pipeline
-        clf = pipeline.named_steps["clf"]
-        self.coef_t = np.ascontiguousarray(np.asarray(clf.coef_, dtype=np.float64).T)
-        self.intercept = np.ascontiguousarray(clf.intercept_, dtype=np.float64)
+        self.coef_t = np.ascontiguousarray(coef_t, dtype=np.float64)
+        self.intercept = np.ascontiguousarray(intercept, dtype=np.float64)
         self.n_features = self.coef_t.shape[0]
         self.tables = tables
         self.compiled = tables is not None
@@ -335,23 +361,16 @@ class Featurizer:
 
     @classmethod
     def load(cls, pipeline, *, artifact_sha256: str | None = None) -> "Featurizer":
-        """Tables from the disk cache when the artifact's sha256 is known, else built."""
-        try:
-            if artifact_sha256:
-                name = f"featurizer-{artifact_sha256}-v{TABLES_FORMAT}.npz"
-                tables = _cached(name, lambda: build_tables(pipeline),
-                                 K.INT_TABLES + K.FLOAT_TABLES)
-            else:
-                tables = build_tables(pipeline)
-        except Unsupported as exc:
-            _log.warning("scoring with the pipeline itself: %s", exc)
-            tables = None
-        return cls(pipeline, tables)
+        """The featurizer of a fitted pipeline; see `tables_of`."""
+        return cls(tables_of(pipeline, artifact_sha256=artifact_sha256),
+                   *stacked_weights(pipeline), pipeline=pipeline)
 
     def rows(self, texts: Sequence[str]) -> FeatureRows:
         """The feature rows of `texts`, equal to the pipeline's `features` step output."""
         normalized = [normalize_text(t) for t in texts]
         if not self.compiled:
+            import scipy.sparse as sp
+
             X = sp.csr_matrix(self.pipeline.named_steps["features"].transform(list(texts)),
                               dtype=np.float32)
             return FeatureRows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,

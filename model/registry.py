@@ -17,13 +17,12 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import joblib
-import sklearn
-
+from . import serving
 from .errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
 from .storage import CURRENT, MANIFEST, LocalStore, open_store, version_key
 
 ARTIFACT = "model.joblib"
+SERVING = "serving.npz"  # the numbers-only form workers load (model/serving.py)
 _VERSION = re.compile(r"^v?(\d+)$")
 
 
@@ -137,6 +136,9 @@ class Registry:
     def load(self, version: str | None = None):
         """(pipeline, manifest) for a version, after checking every file's hash and the
         library version."""
+        import joblib  # scikit-learn and joblib only where a pipeline is unpickled
+        import sklearn
+
         version = normalize_version(version or self.require_current())
         manifest = self.manifest(version)
         files = {name: self.verified_file(version, name, manifest)
@@ -152,13 +154,27 @@ class Registry:
             raise IntegrityError(f"artifact of {version} failed to load: {exc}") from exc
         return pipeline, manifest
 
+    def serving_bytes(self, version: str | None = None) -> bytes:
+        """A version's serving form (`serving.from_bytes` reads it), sha256-checked."""
+        version = normalize_version(version or self.require_current())
+        manifest = self.manifest(version)
+        if SERVING not in file_hashes(manifest):
+            raise VersionNotFound(f"{version} has no serving form (made before it existed)")
+        return self.verified_file(version, SERVING, manifest)
+
     # -- writing -----------------------------------------------------------------------
     def add(self, pipeline, manifest: dict, *, promote: bool = False) -> str:
         """Write a new version (never overwriting one) and optionally make it current."""
         try:
+            import joblib
+
             buffer = io.BytesIO()
             joblib.dump(pipeline, buffer, compress=3)
             files = {ARTIFACT: buffer.getvalue()}
+            form = serving.derive(pipeline)
+            if form.compiled:  # else workers unpickle the pipeline, as before serving forms
+                files[SERVING] = serving.to_bytes(form)
+                manifest = {**manifest, "serving_format": serving.FORMAT}
             return self._add(files, manifest, promote)
         except (OSError, RegistryError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

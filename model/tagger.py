@@ -14,10 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
+from . import serving
 from .actors import ActorMatcher
 from .articles import carried
 from .errors import InputError
-from .evidence import EvidenceFinder
+from .evidence import EvidenceFinder, FeatureIndex
 from .featurizer import Featurizer, FeatureRows
 from .partners import PartnerRule, rank_partners, unit_of
 from .segment import split_sentences
@@ -69,23 +70,25 @@ class Tagger:
     """A loaded model version: call `predict` for sentences and `tag_article` for articles."""
 
     def __init__(self, pipeline, manifest: dict, *, evidence_terms: int = EVIDENCE_TERMS,
-                 artifact_sha256: str | None = None):
+                 artifact_sha256: str | None = None, form: serving.ServingForm | None = None):
+        """Over a fitted pipeline (the reference), or over a loaded serving `form` with
+        pipeline=None: then scikit-learn is never needed."""
         self.pipeline = pipeline
         self.manifest = manifest
         self.version = manifest.get("version", "unversioned")
-        clf = pipeline.named_steps["clf"]
-        self.topics: list[str] = list(clf.topics_)
-        self.thresholds = np.asarray(clf.thresholds_, dtype=float)
-        # Models made before the article rule carry no article thresholds: "any sentence".
-        self.article_thresholds = np.asarray(getattr(clf, "article_thresholds_",
-                                                     self.thresholds), dtype=float)
-        self.article_support = int(getattr(clf, "article_support_", 1))
         # artifact_sha256 keys the featurizer's table cache: pass it only for that artifact
-        self.featurizer = Featurizer.load(pipeline, artifact_sha256=artifact_sha256)
+        form = form or serving.derive(pipeline, artifact_sha256=artifact_sha256)
+        self.topics: list[str] = list(form.topics)
+        self.thresholds = form.thresholds
+        self.article_thresholds = form.article_thresholds
+        self.article_support = form.article_support
+        self.featurizer = Featurizer(form.featurizer_tables, form.coef_t, form.intercept,
+                                     pipeline=pipeline)
         self.evidence_terms = evidence_terms
-        self._evidence_finder = EvidenceFinder(pipeline, self.featurizer.coef_t,
-                                               evidence_terms,
-                                               classes=self.featurizer.classes)
+        index = FeatureIndex(pipeline.named_steps["features"]) if pipeline is not None else None
+        self._evidence_finder = EvidenceFinder(form.evidence_tables, self.featurizer.coef_t,
+                                               evidence_terms, classes=self.featurizer.classes,
+                                               index=index)
 
     @cached_property
     def actors(self) -> ActorMatcher:
@@ -97,7 +100,13 @@ class Tagger:
 
     @classmethod
     def from_registry(cls, registry, version: str | None = None) -> "Tagger":
-        pipeline, manifest = registry.load(version)  # sha256-checked against the manifest
+        """A version's serving form when it has one of this format (no scikit-learn, no
+        unpickling), else its pipeline; both sha256-checked against the manifest."""
+        version = version or registry.require_current()
+        manifest = registry.manifest(version)
+        if manifest.get("serving_format") == serving.FORMAT:
+            return cls(None, manifest, form=serving.from_bytes(registry.serving_bytes(version)))
+        pipeline, manifest = registry.load(version)
         return cls(pipeline, manifest, artifact_sha256=manifest.get("artifact_sha256"))
 
     def scores(self, texts: Sequence[str]) -> tuple[FeatureRows, np.ndarray]:

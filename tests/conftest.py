@@ -97,7 +97,26 @@ def full_registry(tmp_path_factory, labels) -> Registry:
 
 @pytest.fixture(scope="session")
 def tagger(full_registry) -> Tagger:
+    """The Tagger a worker serves: the version's serving form, no pipeline."""
     return Tagger.from_registry(full_registry)
+
+
+@pytest.fixture(scope="session")
+def pipeline(full_registry):
+    """The same version's fitted Pipeline (the joblib artifact): the reference."""
+    return full_registry.load()[0]
+
+
+@pytest.fixture(scope="session")
+def reference_tagger(full_registry, pipeline) -> Tagger:
+    """A Tagger built over the pipeline itself (as evaluation and simulation build one)."""
+    return Tagger(pipeline, full_registry.manifest(), artifact_sha256=None)
+
+
+@pytest.fixture(scope="session", params=["served", "reference"])
+def each_tagger(request) -> Tagger:
+    """Both ways a Tagger is built: equalities must hold for each."""
+    return request.getfixturevalue("tagger" if request.param == "served" else "reference_tagger")
 
 
 def free_port() -> int:

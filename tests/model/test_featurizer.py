@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import LABELS
 from model import featurizer_kernels as K
-from model.evidence import reference_evidence
+from model.evidence import FeatureIndex, reference_evidence
 from model.featurizer import Featurizer, build_tables
 from model.labels import read_labelled_file
 
@@ -31,6 +31,12 @@ _texts = st.one_of(
 )
 
 
+@pytest.fixture(scope="session")
+def reference_index(pipeline) -> FeatureIndex:
+    """What the plain evidence reads the pipeline's columns with."""
+    return FeatureIndex(pipeline.named_steps["features"])
+
+
 def _corpus_texts(labels) -> list[str]:
     texts = list(labels.texts)
     for path in sorted((LABELS / "holdout").glob("*.csv")):
@@ -43,34 +49,37 @@ def _corpus_texts(labels) -> list[str]:
     return texts
 
 
-def _assert_exact(tagger, texts):
+def _assert_exact(tagger, pipeline, texts):
+    """The tagger's feature rows equal the pipeline's bit for bit, its scores to 1e-9."""
     rows = tagger.featurizer.rows(texts)
-    expected = tagger.pipeline.named_steps["features"].transform(texts).tocsr()
+    expected = pipeline.named_steps["features"].transform(texts).tocsr()
     got = rows.to_csr()
     assert got.shape == expected.shape
     assert (got != expected).nnz == 0  # every value, bit for bit
     np.testing.assert_allclose(tagger.featurizer.scores(rows),
-                               tagger.pipeline.predict_proba(texts), rtol=0, atol=1e-9)
+                               pipeline.predict_proba(texts), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(tagger.scores(texts)[1], pipeline.predict_proba(texts),
+                               rtol=0, atol=1e-9)
 
 
-def test_compiled_path_is_used(tagger):
-    assert tagger.featurizer.compiled
+def test_compiled_path_is_used(each_tagger):
+    assert each_tagger.featurizer.compiled
 
 
-def test_whole_corpus_equals_the_pipeline(tagger, labels):
-    _assert_exact(tagger, _corpus_texts(labels))
+def test_whole_corpus_equals_the_pipeline(each_tagger, pipeline, labels):
+    _assert_exact(each_tagger, pipeline, _corpus_texts(labels))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_texts, min_size=1, max_size=8))
-def test_any_unicode_equals_the_pipeline(tagger, texts):
-    _assert_exact(tagger, texts)
+def test_any_unicode_equals_the_pipeline(each_tagger, pipeline, texts):
+    _assert_exact(each_tagger, pipeline, texts)
 
 
-def test_edge_texts_equal_the_pipeline(tagger):
+def test_edge_texts_equal_the_pipeline(each_tagger, pipeline):
     texts = ["", " ", "a", "\u0301", "_", "'", "-", "0", "\U0001F600", "a\u2028b", "x\x1cy",
              "x\x85y", "\u0661\u0662", "'s", "ab's", "-'a'-", "a" * 3000, "word " * 500]
-    _assert_exact(tagger, texts)
+    _assert_exact(each_tagger, pipeline, texts)
 
 
 def test_a_batch_equals_each_text_alone(tagger, labels):
@@ -80,19 +89,21 @@ def test_a_batch_equals_each_text_alone(tagger, labels):
         assert (tagger.featurizer.rows([text]).to_csr() != batch[i]).nnz == 0
 
 
-def test_lexicon_block_is_compiled_too(tagger):
-    lexicon = tagger.pipeline.named_steps["features"].named_transformers["lexicon"]
+def test_lexicon_block_is_compiled_too(each_tagger, pipeline):
+    tagger = each_tagger
+    lexicon = pipeline.named_steps["features"].named_transformers["lexicon"]
     if not lexicon.columns_:
         pytest.skip("no lexicon in labels/lexicons")
     terms = [key for key in lexicon.table_][:40]
     texts = [f"Officials said {' '.join(key)} was named, and {' '.join(key)}'s again."
              for key in terms]
-    _assert_exact(tagger, texts)
+    _assert_exact(tagger, pipeline, texts)
     rows = tagger.featurizer.rows(texts)
     assert all(rows.matched_ptr[i + 1] > rows.matched_ptr[i] for i in range(len(texts)))
 
 
-def test_fast_evidence_equals_the_reference(tagger, labels):
+def test_fast_evidence_equals_the_reference(each_tagger, reference_index, labels):
+    tagger = each_tagger
     texts = _corpus_texts(labels)[::3] + ["JNIM and ISIS fighters; police training in Niger."]
     rows, probs = tagger.scores(texts)
     finder = tagger._evidence_finder
@@ -100,7 +111,7 @@ def test_fast_evidence_equals_the_reference(tagger, labels):
     for i, text in enumerate(texts):
         found = np.flatnonzero(probs[i] >= tagger.thresholds).tolist() or [0]
         columns, values = rows.row(i)
-        expected = reference_evidence(finder.index, tagger.featurizer.coef_t, text,
+        expected = reference_evidence(reference_index, tagger.featurizer.coef_t, text,
                                       rows.normalized[i], columns, values, found,
                                       tagger.evidence_terms)
         assert finder.find(rows, i, found) == expected, text
@@ -110,14 +121,15 @@ def test_fast_evidence_equals_the_reference(tagger, labels):
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_texts, min_size=1, max_size=5))
-def test_fast_evidence_equals_the_reference_on_any_text(tagger, texts):
+def test_fast_evidence_equals_the_reference_on_any_text(each_tagger, reference_index, texts):
+    tagger = each_tagger
     rows, _ = tagger.scores(texts)
     finder = tagger._evidence_finder
     every_topic = list(range(len(tagger.topics)))
     for i, text in enumerate(texts):
         columns, values = rows.row(i)
         assert finder.find(rows, i, every_topic) == reference_evidence(
-            finder.index, tagger.featurizer.coef_t, text, rows.normalized[i], columns, values,
+            reference_index, tagger.featurizer.coef_t, text, rows.normalized[i], columns, values,
             every_topic, tagger.evidence_terms)
 
 
@@ -127,13 +139,15 @@ def test_fast_evidence_equals_the_reference_on_any_text(tagger, texts):
     "\u00b2\u00b2 0\u00b20 00 0 ? ... -- training \u0661\u0662",  # digit-like and empty words
     "JNIM JNIM's jnim al-Shabaab AL-SHABAAB elections election",
 ])
-def test_compiled_evidence_equals_the_reference_on_tricky_words(tagger, text):
+def test_compiled_evidence_equals_the_reference_on_tricky_words(each_tagger, reference_index,
+                                                                text):
+    tagger = each_tagger
     rows, _ = tagger.scores([text])
     finder = tagger._evidence_finder
     every_topic = list(range(len(tagger.topics)))
     columns, values = rows.row(0)
     assert finder.find(rows, 0, every_topic) == reference_evidence(
-        finder.index, tagger.featurizer.coef_t, text, rows.normalized[0], columns, values,
+        reference_index, tagger.featurizer.coef_t, text, rows.normalized[0], columns, values,
         every_topic, tagger.evidence_terms)
 
 
@@ -143,8 +157,9 @@ def test_batch_evidence_equals_each_text_alone(tagger, labels):
     assert [p.evidence for p in batch] == [tagger.predict([t])[0].evidence for t in texts]
 
 
-def test_lexicon_evidence_names_the_entry(tagger):
-    lexicon = tagger.pipeline.named_steps["features"].named_transformers["lexicon"]
+def test_lexicon_evidence_names_the_entry(each_tagger, pipeline):
+    tagger = each_tagger
+    lexicon = pipeline.named_steps["features"].named_transformers["lexicon"]
     if not lexicon.columns_:
         pytest.skip("no lexicon in labels/lexicons")
     key, entries = next((k, v) for k, v in lexicon.table_.items() if len(k) == 1)
@@ -155,16 +170,16 @@ def test_lexicon_evidence_names_the_entry(tagger):
     assert lexicon.entries_[entries[0]][1] in names
 
 
-def test_tables_are_cached_and_a_read_only_cache_is_no_error(tagger, tmp_path, monkeypatch):
+def test_tables_are_cached_and_a_read_only_cache_is_no_error(pipeline, tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")  # a cache dir beneath a file can never be created, even by root
     monkeypatch.setenv("SECTAG_CACHE_DIR", str(blocker / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     sha = "0" * 64
-    first = Featurizer.load(tagger.pipeline, artifact_sha256=sha)
+    first = Featurizer.load(pipeline, artifact_sha256=sha)
     assert list((tmp_path / "user-cache" / "sectag").glob(f"featurizer-{sha}-*.npz"))
-    again = Featurizer.load(tagger.pipeline, artifact_sha256=sha)
-    built = build_tables(tagger.pipeline)
+    again = Featurizer.load(pipeline, artifact_sha256=sha)
+    built = build_tables(pipeline)
     for name, array in built.items():
         np.testing.assert_array_equal(again.tables[name], array)
         np.testing.assert_array_equal(first.tables[name], array)

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import LABELS, ROOT, SEEDS
 from model.errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
-from model.registry import ARTIFACT, MANIFEST, Registry
+from model.registry import ARTIFACT, MANIFEST, SERVING, Registry
 from model.storage import CURRENT, ConcurrentUpdate, LocalStore, parse_options, version_key
 from s3_server import s3_server, s3_url  # noqa: F401 (fixtures)
 
@@ -67,7 +67,8 @@ def test_manifest_has_hashes_and_is_never_overwritten(registry, tiny_trained):
     assert artifact_of(registry, v1) == before
     m = registry.manifest(v1)
     assert m["version"] == v1 and len(m["artifact_sha256"]) == 64 and m["created"]
-    assert m["files"] == {ARTIFACT: {"sha256": m["artifact_sha256"], "bytes": len(before)}}
+    assert m["files"][ARTIFACT] == {"sha256": m["artifact_sha256"], "bytes": len(before)}
+    assert set(m["files"]) == {ARTIFACT, SERVING} and len(m["files"][SERVING]["sha256"]) == 64
 
 
 def test_round_trip_predicts_identically(registry, tiny_trained, tiny_labels):
@@ -228,7 +229,8 @@ def test_downloads_are_cached_by_sha256(s3_server, s3_url, tiny_trained, tmp_pat
     assert artifact_gets() == 1
     Registry(s3_url, s3_server.options).load(version)
     assert artifact_gets() == 1, "the cached artifact was downloaded again"
-    cached = next((tmp_path / "cache" / "registry").iterdir())
+    sha256 = Registry(s3_url, s3_server.options).manifest(version)["artifact_sha256"]
+    cached = next(p for p in (tmp_path / "cache" / "registry").iterdir() if sha256 in p.name)
     cached.write_bytes(b"damaged cache")
     Registry(s3_url, s3_server.options).load(version)  # a bad cache entry is not trusted
     assert artifact_gets() == 2

@@ -130,3 +130,19 @@ def test_fold_fits_take_only_their_own_rows_weights(tiny_labels):
     np.testing.assert_array_equal(weighted[0].predict_proba(probe),
                                   plain[0].predict_proba(probe))
     assert not np.allclose(weighted[1].predict_proba(probe), plain[1].predict_proba(probe))
+
+
+def test_featurize_lock_excludes_other_processes(tmp_path):
+    """The lock the parallel folds featurize under is held across processes."""
+    import subprocess
+    import sys
+
+    from model.crossval import exclusive
+
+    lock = str(tmp_path / "featurize.lock")
+    probe = ("import fcntl, sys\nh = open(sys.argv[1], 'a+b')\n"
+             "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+             "except BlockingIOError:\n    sys.exit(3)\n")
+    with exclusive(lock):
+        assert subprocess.run([sys.executable, "-c", probe, lock]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, lock]).returncode == 0

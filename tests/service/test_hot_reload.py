@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT, post_json
-from model.registry import ARTIFACT, Registry
+from model.registry import ARTIFACT, MANIFEST, SERVING, Registry
 from model.tagger import Tagger
 from s3_server import s3_server, s3_url  # noqa: F401 (fixtures)
 from service import create_app
@@ -46,10 +46,16 @@ def test_switches_on_promote_and_rollback(two_versions):
     assert version_of(client) == "v1"
 
 
-def test_bad_version_is_refused_and_old_one_keeps_serving(two_versions, caplog):
+@pytest.mark.parametrize("damaged", [SERVING, ARTIFACT])
+def test_bad_version_is_refused_and_old_one_keeps_serving(two_versions, caplog, damaged):
     client = create_app({"REGISTRY": str(two_versions.root)}).test_client()
     assert version_of(client) == "v1"
-    artifact = two_versions.version_dir("v2") / ARTIFACT
+    if damaged == ARTIFACT:  # a version without a serving form: workers unpickle the artifact
+        manifest_path = two_versions.version_dir("v2") / MANIFEST
+        manifest = json.loads(manifest_path.read_text())
+        manifest.pop("serving_format")
+        manifest_path.write_text(json.dumps(manifest))
+    artifact = two_versions.version_dir("v2") / damaged
     artifact.write_bytes(artifact.read_bytes()[:1000])  # corrupted after it was written
     state = json.loads((two_versions.root / "current.json").read_text())
     (two_versions.root / "current.json").write_text(json.dumps({**state, "version": "v2"}))
