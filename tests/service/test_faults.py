@@ -1,11 +1,10 @@
-"""Faults: killed workers, graceful shutdown, unwritable registry, corrupted files, limits."""
+"""Faults: killed workers, graceful shutdown, unwritable registry, corrupted files."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -150,20 +149,3 @@ def test_read_only_registry_during_training(tmp_path, tiny_trained, capsys):
         assert code == 1
         assert "Read-only file system" in err and "Traceback" not in err
         assert registry.versions() == ["v1"] and registry.current() == "v1"
-
-
-def test_oversized_body_rejected_before_it_is_read(full_registry, live_server_factory):
-    server = live_server_factory(full_registry.root, workers=1).wait_ready()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n"
-                     b'{"texts": ["')
-        started = time.time()
-        chunks = []
-        while chunk := sock.recv(4096):  # the server closes the connection after answering
-            chunks.append(chunk)
-        elapsed = time.time() - started
-        reply = b"".join(chunks).decode("latin-1")
-    assert reply.startswith("HTTP/1.1 413")
-    assert '"payload_too_large"' in reply
-    assert elapsed < 5, "answered without waiting for 100 MB"
