@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-FIRST_PAUSE, LONGEST_PAUSE = 0.01, 0.25
+FIRST_PAUSE, LONGEST_PAUSE = 0.005, 0.25
 
 
-def wait_until(predicate, timeout: float, what: str, *, ignoring: tuple = ()):
+def wait_until(predicate, timeout: float, what: str, *, ignoring: tuple = (),
+               longest_pause: float = LONGEST_PAUSE):
     """Poll `predicate` until it returns something truthy, and return that.
 
     Exceptions of the `ignoring` types count as "not yet"; on timeout the AssertionError
-    names `what` and the last value or exception observed.
+    names `what` and the last value or exception observed. A short `longest_pause` catches
+    a state that lasts only milliseconds.
     """
     deadline = time.monotonic() + timeout
     pause, last = FIRST_PAUSE, None
@@ -33,7 +35,7 @@ def wait_until(predicate, timeout: float, what: str, *, ignoring: tuple = ()):
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; "
                                  f"last observed: {last!r}")
         time.sleep(pause)
-        pause = min(2 * pause, LONGEST_PAUSE)
+        pause = min(2 * pause, longest_pause)
 
 
 def process_gone(pid: int) -> bool:

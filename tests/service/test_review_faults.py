@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from model.review.store import ReviewStore
+from waiting import process_gone, wait_until
 
 ALICE, BOB = "alice-live-token-0001", "bob-live-token-0002"
 
@@ -61,14 +61,20 @@ def test_acknowledged_corrections_survive_sigkill_of_a_worker(review_server):
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
-    victim = review_server.workers()[0]
-    os.kill(victim, signal.SIGKILL)
-    time.sleep(2.0)
-    stop.set()
-    for t in threads:
-        t.join()
-    assert len(acknowledged) > 50, "enough writes went through"
+    try:
+        wait_until(lambda: len(acknowledged) >= 50, 120, "50 corrections before the kill")
+        victim = review_server.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: process_gone(victim), 30, f"worker {victim} to exit")
+        wait_until(lambda: len(review_server.workers()) == 2
+                   and victim not in review_server.workers(), 60, "a replacement worker")
+        replaced = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= replaced + 50, 120,
+                   "50 corrections after the replacement")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     assert all(isinstance(s, str) or s == 503 for _, _, s in failed), failed[:5]
     conn = sqlite3.connect(review_server.db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
