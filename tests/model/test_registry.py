@@ -17,7 +17,7 @@ import joblib
 import numpy as np
 import pytest
 
-from conftest import LABELS, ROOT, SEEDS
+from conftest import ROOT, SEEDS
 from model.errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
 from model.registry import ARTIFACT, MANIFEST, Registry
 from model.storage import CURRENT, ConcurrentUpdate, LocalStore, parse_options, version_key
@@ -270,9 +270,9 @@ def test_bad_storage_options_are_refused(text, message):
     assert parse_options("  ") == {}
 
 
-def test_killed_training_leaves_registry_consistent(tmp_path):
-    reg_dir = tmp_path / "registry"
-    cmd = [sys.executable, "-m", "cli.main", "train", "--promote", "--labels", str(LABELS),
+def test_killed_training_leaves_registry_consistent(tmp_path, tiny_label_dir):
+    reg_dir = tmp_path / "registry"  # the small corpus: the kills need no big model
+    cmd = [sys.executable, "-m", "cli.main", "train", "--promote", "--labels", str(tiny_label_dir),
            "--seeds", str(SEEDS), "--registry", str(reg_dir)]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
     registry = Registry(reg_dir)
