@@ -15,7 +15,7 @@ from model.review.store import ReviewStore
 
 from . import auth
 from .api import bp
-from .body import DrainUnreadBody, drain_bound
+from .body import DrainUnreadBody
 from .config import from_env
 from .errors import register_error_handlers
 from .memory_state import MemoryState
@@ -44,7 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(review_bp)
     register_error_handlers(app)
     _instrument(app)
-    app.wsgi_app = DrainUnreadBody(app.wsgi_app, drain_bound(app.config["MAX_CONTENT_LENGTH"]))
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app, max_bytes=app.config["LINGER_BYTES"],
+                                   seconds=app.config["LINGER_SECONDS"])
     return app
 
 

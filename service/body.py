@@ -1,22 +1,55 @@
 """Read and discard the unread rest of a request body before answering, so clients see errors.
 
 A server that answers 413 and closes while the client is still sending makes the client's
-next write fail (broken pipe, connection reset) before it reads the answer: urllib reports
-only the broken pipe. Draining up to a bound lets every common client read the JSON error;
-a body declared beyond the bound is not read at all and the connection is closed.
+next write fail (broken pipe, connection reset) before it reads the answer: urllib and
+requests report only that. Like nginx's lingering close, the rest is read and discarded for
+a bounded time and number of bytes, so a 20 MB post on a fast link is read to its end and
+its sender sees the JSON error, while a client that trickles costs about the time bound. A
+body declared beyond the byte bound is not read at all: the connection is closed.
+
+The reading happens in the request's own thread, before the answer is handed back: granian
+freezes the whole worker when a request returns while another thread still waits in a read
+of its body (measured with granian 2.8). A granian read waits until it has all the bytes it
+asked for, so reads start at one byte and grow only while they come back fast: a client
+that slows down is answered at the time bound plus one short read. One that stops sending
+altogether holds its thread until it disconnects, as it would in the application's own
+read of a body within the limit.
 """
 
 from __future__ import annotations
 
-DRAIN_CAP = 64 * 1024 * 1024
-CHUNK = 64 * 1024
+import time
+
+LARGEST_READ = 64 * 1024
+FAST_READ_SECONDS = 0.05
 
 
-def drain_bound(max_content_length: int | None) -> int:
-    """How many unread body bytes are read and discarded: 4x the limit, at most 64 MiB."""
-    if not max_content_length:
-        return DRAIN_CAP
-    return min(4 * max_content_length, DRAIN_CAP)
+def next_read_size(size: int, seconds: float) -> int:
+    """Double a read that came back fast, quarter a slow one: reads stay short in time."""
+    if seconds < FAST_READ_SECONDS:
+        return min(2 * size, LARGEST_READ)
+    return max(size // 4, 1)
+
+
+def linger(stream, budget: int, seconds: float, clock=time.monotonic) -> int:
+    """Read and discard up to `budget` bytes of `stream`, starting no read after `seconds`.
+
+    Returns the number of bytes discarded. A stream that fails (the client went away) ends
+    the lingering: there is nobody left to answer.
+    """
+    deadline = clock() + seconds
+    discarded, size = 0, 1
+    try:
+        while discarded < budget and clock() < deadline:
+            started = clock()
+            data = stream.read(min(size, budget - discarded))
+            if not data:
+                break
+            discarded += len(data)
+            size = next_read_size(size, clock() - started)
+    except Exception:  # the client went away: nothing left to answer
+        pass
+    return discarded
 
 
 class _CountingInput:
@@ -56,8 +89,8 @@ def _content_length(environ) -> int | None:
 class DrainUnreadBody:
     """WSGI middleware: after the app answers, discard what it left of the body (bounded)."""
 
-    def __init__(self, wsgi_app, bound: int):
-        self.wsgi_app, self.bound = wsgi_app, bound
+    def __init__(self, wsgi_app, *, max_bytes: int, seconds: float):
+        self.wsgi_app, self.max_bytes, self.seconds = wsgi_app, max_bytes, seconds
 
     def __call__(self, environ, start_response):
         length = _content_length(environ)
@@ -75,18 +108,7 @@ class DrainUnreadBody:
         result = self.wsgi_app(environ, recording_start_response)
         failed = bool(statuses) and not statuses[-1].startswith(("1", "2", "3"))
         if chunked and failed:
-            self._discard(counting, self.bound)
-        elif length and counting.consumed < length <= self.bound:
-            self._discard(counting, length - counting.consumed)
+            linger(counting, self.max_bytes, self.seconds)
+        elif length and counting.consumed < length <= self.max_bytes:
+            linger(counting, length - counting.consumed, self.seconds)
         return result
-
-    @staticmethod
-    def _discard(stream: _CountingInput, budget: int) -> None:
-        try:
-            while budget > 0:
-                data = stream.read(min(CHUNK, budget))
-                if not data:
-                    return
-                budget -= len(data)
-        except Exception:  # the client went away: nothing left to answer
-            return

@@ -12,6 +12,8 @@ DEFAULTS = {
     "MAX_TEXTS": 1000,               # texts per /v1/predict request
     "MAX_TEXT_CHARS": 10_000,        # characters per text in /v1/predict
     "MAX_ARTICLE_CHARS": 200_000,    # characters in a /v1/tag-article text
+    "LINGER_SECONDS": 5.0,           # an answered body's unread rest is discarded this long,
+    "LINGER_BYTES": 64 * 1024 * 1024,  # and up to this many bytes (more declared: not read)
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,  # bytes per request body (Flask enforces it)
     "REVIEW_DB": "reviews/reviews.sqlite3",  # review store: SQLite path or postgresql:// URL
     "REVIEW_TOKENS": "",             # reviewers: "name:token,name:token" (secret: never logged)

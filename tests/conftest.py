@@ -8,11 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from model.labels import OPTIONAL_COLUMNS, SENTENCE_COLUMNS, SENTENCES_DIR, TOPICS_FILE, load_labels
 from model.registry import Registry
 from model.tagger import Tagger
 from model.train import train
+
+# On a loaded machine examples take longer: no per-example deadline, no "too slow" failure.
+settings.register_profile("sectag", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("sectag")
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -143,46 +148,73 @@ def post_json(port: int, path: str, body: dict, timeout: float = 30) -> tuple[in
         return exc.code, json.loads(exc.read())
 
 
+class NotReady(Exception):
+    """The live server is not ready yet; the message says what was seen."""
+
+
 class LiveServer:
-    """`sectag serve` (granian) in a child process, on a free port."""
+    """`sectag serve` (granian) in a child process, on a free port.
+
+    A port found free can be taken by another process before granian binds it: a start that
+    fails with "Address already in use" is retried on another port.
+    """
+
+    START_ATTEMPTS = 5
 
     def __init__(self, registry_root, workers: int = 2):
+        import tempfile
+
+        self.registry_root, self.expected_workers = registry_root, workers
+        self.log = tempfile.NamedTemporaryFile(prefix="sectag-serve-", suffix=".log")
+        self.attempts = 0
+        self._start()
+
+    def _start(self) -> None:
         import os
         import subprocess
         import sys
-        import tempfile
 
+        self.attempts += 1
         self.port = free_port()
-        self.expected_workers = workers
+        self.log.truncate(0)
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        self.log = tempfile.NamedTemporaryFile(prefix="sectag-serve-", suffix=".log")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--registry", str(registry_root),
-             "--port", str(self.port), "--workers", str(workers)],
+            [sys.executable, "-m", "cli.main", "serve", "--registry", str(self.registry_root),
+             "--port", str(self.port), "--workers", str(self.expected_workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
 
     def log_text(self) -> str:
         with open(self.log.name, encoding="utf-8", errors="replace") as handle:
             return handle.read()
 
-    def wait_ready(self, seconds: float = 60, path: str = "/healthz") -> "LiveServer":
-        import time
+    def wait_ready(self, seconds: float = 90, path: str = "/healthz") -> "LiveServer":
+        """Wait until `path` answers 2xx and every worker has been forked."""
+        from waiting import wait_until
+
+        wait_until(lambda: self._ready(path), seconds,
+                   f"the server to answer {path} with {self.expected_workers} workers",
+                   ignoring=(NotReady,))
+        return self
+
+    def _ready(self, path: str) -> bool:
         import urllib.request
 
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            assert self.proc.poll() is None, self.log_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2):
-                    pass
-            except OSError:
-                time.sleep(0.2)
-                continue
-            # One worker answers before the master has forked the others: wait for all.
-            if len(self.workers()) == self.expected_workers:
-                return self
-            time.sleep(0.2)
-        raise AssertionError("server did not answer in time with all its workers")
+        if self.proc.poll() is not None:
+            log = self.log_text()
+            if "Address already in use" in log and self.attempts < self.START_ATTEMPTS:
+                self._start()
+                raise NotReady(f"port taken, restarted on port {self.port}")
+            raise AssertionError(f"the server exited ({self.proc.returncode}): {log[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10):
+                pass
+        except OSError as exc:  # refused, reset, or an error status: not ready
+            raise NotReady(f"port {self.port}: {exc!r}") from exc
+        # One worker answers before the master has forked the others: wait for all.
+        workers = self.workers()
+        if len(workers) != self.expected_workers:
+            raise NotReady(f"workers so far: {workers}")
+        return True
 
     def workers(self) -> list[int]:
         import subprocess

@@ -12,9 +12,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+from waiting import wait_until
 
 PG_BIN = Path(os.environ.get("SECTAG_PG_BIN", "/usr/lib/postgresql/15/bin"))
 MISSING = (f"PostgreSQL server binaries not found at {PG_BIN}: make test installs Debian's "
@@ -56,16 +57,15 @@ class PostgresServer:
     def wait_ready(self, seconds: float) -> None:
         import psycopg
 
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                psycopg.connect(self.dsn("postgres"), connect_timeout=2).close()
-                return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("PostgreSQL did not accept connections in time:\n"
-                                         + (self.root / "log").read_text()[-2000:])
-                time.sleep(0.05)
+        def accepts() -> bool:
+            psycopg.connect(self.dsn("postgres"), connect_timeout=2).close()
+            return True
+
+        try:
+            wait_until(accepts, seconds, "PostgreSQL to accept connections",
+                       ignoring=(psycopg.OperationalError,))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n" + (self.root / "log").read_text()[-2000:]) from None
 
     def stop(self) -> None:
         subprocess.run(_as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast",

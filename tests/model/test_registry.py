@@ -12,17 +12,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import joblib
 import numpy as np
 import pytest
 
-from conftest import LABELS, ROOT, SEEDS
+from conftest import ROOT, SEEDS
 from model.errors import IncompatibleModel, IntegrityError, RegistryError, VersionNotFound
 from model.registry import ARTIFACT, MANIFEST, SERVING, Registry
 from model.storage import CURRENT, ConcurrentUpdate, LocalStore, parse_options, version_key
 from s3_server import s3_server, s3_url  # noqa: F401 (fixtures)
+from waiting import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -272,17 +272,24 @@ def test_bad_storage_options_are_refused(text, message):
     assert parse_options("  ") == {}
 
 
-def test_killed_training_leaves_registry_consistent(tmp_path):
-    reg_dir = tmp_path / "registry"
-    cmd = [sys.executable, "-m", "cli.main", "train", "--promote", "--labels", str(LABELS),
+def test_killed_training_leaves_registry_consistent(tmp_path, tiny_label_dir):
+    reg_dir = tmp_path / "registry"  # the small corpus: the kills need no big model
+    cmd = [sys.executable, "-m", "cli.main", "train", "--promote", "--labels", str(tiny_label_dir),
            "--seeds", str(SEEDS), "--registry", str(reg_dir)]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
     registry = Registry(reg_dir)
     assert registry.current() == "v1"
-    for delay in (0.5, 1.5, 3.0):
+    staging = reg_dir / ".staging"
+
+    def writing_or_done(proc):  # a version being staged, or the training already over
+        return proc.poll() is not None or any(staging.iterdir())
+
+    for moment in ("at start", "while a version is staged"):
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        if moment != "at start":
+            wait_until(lambda: writing_or_done(proc), 300, f"the training {moment}",
+                       longest_pause=0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for version in registry.versions():

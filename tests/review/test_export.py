@@ -6,7 +6,6 @@ import csv
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -40,7 +39,6 @@ def read(path):
 
 def save(store, reviewer, text, topics, **extra):
     store.save(reviewer, [Correction(text, tuple(topics), **extra)])
-    time.sleep(0.002)  # answers are ordered by their time stamp
 
 
 def test_export_writes_a_label_file_that_loads(labels_dir, store):

@@ -1,11 +1,11 @@
-"""Faults: killed workers, graceful shutdown, unwritable registry, corrupted files, limits."""
+"""Faults: killed workers, graceful shutdown, unwritable registry, corrupted files."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -16,6 +16,7 @@ import pytest
 from cli.main import main as sectag
 from conftest import LABELS, SEEDS, post_json, tmpfs
 from model.registry import MANIFEST, Registry
+from waiting import holds_for, process_gone, tcp_queues, wait_until
 
 SENTENCE = {"text": "Egypt will train Libyan police cadres to fight terrorism."}
 
@@ -25,7 +26,7 @@ def hammer(port: int, stop: threading.Event, results: list, body=SENTENCE) -> No
     while not stop.is_set():
         started = time.monotonic()
         try:
-            results.append((started, post_json(port, "/v1/predict", body, timeout=10)[0]))
+            results.append((started, post_json(port, "/v1/predict", body, timeout=30)[0]))
         except Exception as exc:  # a failed request is a result, counted by the test
             results.append((started, repr(exc)))
 
@@ -37,44 +38,64 @@ def test_worker_killed_under_load_is_replaced(full_registry, live_server_factory
     stop, results = threading.Event(), []
     threads = [threading.Thread(target=hammer, args=(server.port, stop, results))
                for _ in range(4)]
+
+    def successes_after(moment: float) -> int:
+        return sum(1 for started, r in list(results) if started > moment and r == 200)
+
     for t in threads:
         t.start()
-    time.sleep(1.0)
-    killed_at = time.monotonic()
-    os.kill(before[0], signal.SIGKILL)
-    time.sleep(3.0)
-    stop.set()
-    for t in threads:
-        t.join()
-    failures = [(started - killed_at, r) for started, r in results if r != 200]
-    after = server.workers()
-    assert len(after) == 2 and before[0] not in after, "the master replaced the worker"
-    assert len(results) > 100
-    # Only requests the dying worker held fail: those in flight when the signal landed and
-    # those it accepted in the milliseconds the kernel takes to tear it down. Nothing later.
-    assert all(offset < 0.25 for offset, _ in failures), failures
-    assert len(failures) <= 2 * len(threads), failures
+    try:
+        wait_until(lambda: successes_after(0) >= 50, 60, "50 answers before the kill")
+        kill_sent = time.monotonic()
+        os.kill(before[0], signal.SIGKILL)
+        wait_until(lambda: process_gone(before[0]), 30, f"worker {before[0]} to exit")
+        dead_at = time.monotonic()
+        wait_until(lambda: len(server.workers()) == 2 and before[0] not in server.workers(),
+                   60, "the master to replace the killed worker")
+        wait_until(lambda: successes_after(dead_at) >= 50, 60, "50 answers after the kill")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    failures = [(started - kill_sent, started - dead_at, r) for started, r in results
+                if r != 200]
+    # Only requests the dying worker held fail: those in flight when the signal was sent
+    # (one per client thread at most) and those it accepted before the kernel had torn it
+    # down. Nothing sent once it was gone fails.
+    assert all(after_death < 0 for _, after_death, _ in failures), failures
+    assert sum(1 for after_kill, _, _ in failures if after_kill < 0) <= len(threads), failures
     assert post_json(server.port, "/v1/predict", SENTENCE)[0] == 200
 
 
 def test_sigterm_drains_in_flight_requests(full_registry, live_server_factory, labels):
     server = live_server_factory(full_registry.root, workers=1).wait_ready(path="/readyz")
-    article = " ".join(labels.texts) * 2
-    article = article[:190_000]
+    article = (" ".join(labels.texts) * 2)[:190_000]
+    body = json.dumps({"text": article}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    connection.connect()
+    client_port = connection.sock.getsockname()[1]
     outcome = {}
 
     def slow_request():
-        started = time.time()
-        outcome["status"], body = post_json(server.port, "/v1/tag-article", {"text": article},
-                                            timeout=60)
-        outcome["sentences"] = len(body.get("sentences", []))
-        outcome["seconds"] = time.time() - started
+        connection.request("POST", "/v1/tag-article", body=body,
+                           headers={"Content-Type": "application/json"})
+        outcome["sent"] = True
+        response = connection.getresponse()
+        outcome["status"] = response.status
+        outcome["sentences"] = len(json.loads(response.read()).get("sentences", []))
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    time.sleep(0.3)  # the request is being processed
+    # In flight: every byte sent and read by the worker (nothing queued on either side).
+    wait_until(lambda: "status" in outcome or "sent" in outcome
+               and tcp_queues(client_port, server.port) == (0, 0)
+               and tcp_queues(server.port, client_port) == (0, 0),
+               60, "the worker to have read the whole request")
+    answered_before_signal = "status" in outcome
     server.proc.send_signal(signal.SIGTERM)
     thread.join()
+    connection.close()
+    assert not answered_before_signal, "the request was still being processed at SIGTERM"
     assert outcome["status"] == 200 and outcome["sentences"] > 100
     assert server.proc.wait(timeout=60) == 0
 
@@ -90,8 +111,8 @@ def test_no_current_model_serves_503_without_crash_loop(tmp_path, live_server_fa
         urllib.request.urlopen(f"http://127.0.0.1:{server.port}/readyz")
     assert info.value.code == 503
     assert "no current model" in json.loads(info.value.read())["reason"]
-    time.sleep(2)
-    assert server.workers() == workers, "workers stay up (no crash loop)"
+    # The behaviour under test is an absence: for a while, no worker dies and is respawned.
+    holds_for(lambda: server.workers() == workers, 3, "the same workers (no crash loop)")
 
 
 def test_corrupted_manifest_while_serving_is_refused(tmp_path, tiny_trained, client_for):
@@ -150,20 +171,3 @@ def test_read_only_registry_during_training(tmp_path, tiny_trained, capsys):
         assert code == 1
         assert "Read-only file system" in err and "Traceback" not in err
         assert registry.versions() == ["v1"] and registry.current() == "v1"
-
-
-def test_oversized_body_rejected_before_it_is_read(full_registry, live_server_factory):
-    server = live_server_factory(full_registry.root, workers=1).wait_ready()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n"
-                     b'{"texts": ["')
-        started = time.time()
-        chunks = []
-        while chunk := sock.recv(4096):  # the server closes the connection after answering
-            chunks.append(chunk)
-        elapsed = time.time() - started
-        reply = b"".join(chunks).decode("latin-1")
-    assert reply.startswith("HTTP/1.1 413")
-    assert '"payload_too_large"' in reply
-    assert elapsed < 5, "answered without waiting for 100 MB"
