@@ -69,10 +69,6 @@ def mention_role(text: str, start: int, end: int) -> str | None:
     return "place" if before and before[-1] in PLACE_WORDS else None
 
 
-def named_as_place(text: str, start: int, end: int) -> bool:
-    return mention_role(text, start, end) == "place"
-
-
 def unit_of(text: str, mentions, is_country: Callable[[str], bool]) -> dict[str, bool]:
     """The unit of one text from its actor mentions (anything with code, start and end).
 

@@ -231,9 +231,9 @@ class Tagger:
             for actor in unit.actors:
                 counts[actor["code"]] = counts.get(actor["code"], 0) + 1
         matcher = self.actors
+        partners = rank_partners([unit.countries for unit in units], self.partner_rule)
         return {
             "actors": [{**matcher.fields(code), "sentences": n}
                        for code, n in counts.items()],
-            "partners": [{"code": code, "name": matcher.actor(code).name}
-                         for code in rank_partners([u.countries for u in units], self.partner_rule)],
+            "partners": [{"code": code, "name": matcher.actor(code).name} for code in partners],
         }

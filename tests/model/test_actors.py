@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from model.actors import DEFAULT_DATA_DIR, ActorMatcher, codes, read_actor_data
 from model.errors import LabelError
-from model.partners import PartnerRule, named_as_place, rank_partners, unit_of
+from model.partners import PartnerRule, mention_role, rank_partners, unit_of
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ def test_partner_ranking(units, expected):
 ])
 def test_named_as_place(text, country, place):
     start = text.index(country)
-    assert named_as_place(text, start, start + len(country)) is place
+    assert (mention_role(text, start, start + len(country)) == "place") is place
 
 
 def test_unit_counts_a_country_as_a_place_only_when_every_mention_is():
