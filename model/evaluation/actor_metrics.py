@@ -22,7 +22,7 @@ def _codes(value: str) -> set[str]:
     return {c.strip() for c in value.split(SEPARATOR) if c.strip()}
 
 
-def _labelled(rows, column: str) -> list:
+def labelled(rows, column: str) -> list:
     """The rows of the files where some row has a value in `column`."""
     files = {row.file for row in rows if row.get(column)}
     return [row for row in rows if row.file in files]
@@ -72,8 +72,8 @@ def partner_match(articles, rule: PartnerRule) -> dict:
 
 def actor_results(rows, matcher: ActorMatcher, rule: PartnerRule) -> dict | None:
     """Sentence actors and article partners on the labelled rows, or None if none are."""
-    with_actors = _labelled(rows, "actors")
-    with_partners = [r for r in _labelled(rows, "partners") if r.article]
+    with_actors = labelled(rows, "actors")
+    with_partners = [r for r in labelled(rows, "partners") if r.article]
     if not with_actors and not with_partners:
         return None
     out = {"sentences": None, "partners": None, "rule": asdict(rule)}
