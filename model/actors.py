@@ -3,9 +3,10 @@
 Country names come from pycountry; `labels/actors/countries.csv` adds what pycountry lacks
 (demonyms, capitals, seats of government, common short names, organisations) and
 `labels/actors/not-actors.csv` lists phrases that contain a country word but name no actor
-("Niger River", "Gulf of Guinea", "New Mexico"). One precompiled regex finds capitalised
-words and acronyms; each is looked up in a dict of the aliases that start with it, longest
-first, so the cost is a few dict lookups per capitalised word, not one scan per alias.
+("Niger River", "Gulf of Guinea", "New Mexico"). One precompiled regex, a trie of the
+aliases' first words, finds only the words that can start an alias; each is looked up in a
+dict of the aliases that start with it, longest first, so Python runs once per alias hit,
+not once per capitalised word nor once per alias.
 
 Ambiguity rules (beyond the not-actors phrases, which win by being longer):
 - case: a name must start with a capital (or be all capitals, as in "TRIPOLI -"); acronyms
@@ -31,9 +32,10 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import LabelError, Problem
+from .gc_pause import collections_paused
 from .labels import ACTORS_DIR, _read_csv
 
 COUNTRIES_FILE = "countries.csv"
@@ -47,10 +49,12 @@ KINDS = COUNTRY_KINDS + ORG_KINDS
 EXTRA_COUNTRIES = {"XKX": "Kosovo"}
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "labels" / ACTORS_DIR
 
-# A run of word characters from a capital letter (Latin, accents included): where an alias
-# can start. Without a leading \b the regex engine skips ahead by its first character set.
-CANDIDATE = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-Ž]\w*")
-CANDIDATE_ASCII = re.compile(r"[A-Z]\w*")  # the same on ASCII text, faster
+# A run of word characters from a capital letter (Latin, accents included) that is not
+# inside an earlier such run: where an alias can start ("eLibya" holds one, "McDonald" only
+# "McDonald"). The scan finds those whose whole run is a table key.
+CAPITALS = "A-ZÀ-ÖØ-ÞĀ-Ž"
+CANDIDATE = re.compile(rf"[{CAPITALS}]\w*")
+CAPITAL = re.compile(rf"[{CAPITALS}]")
 SEPARATOR = "\x00"
 # Words whose meaning depends on the rest of the text (see the module docstring).
 CONTEXT_WORDS = frozenset(("Jordan", "Chad", "Georgia", "US", "Congo", "Congolese"))
@@ -194,6 +198,64 @@ def _first_token(text: str) -> str:
     return match.group(0) if match else ""
 
 
+def _trie(words: Iterable[str], follow: Mapping[str, str] = {}) -> str:
+    """A regex alternation of `words`, prefix-factored so the engine reads each character
+    once per position instead of once per word; `follow` gives a word a pattern that must
+    come after it."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = follow.get(word, "")
+
+    def pattern(node: dict) -> str:
+        end = node.get("")
+        branches = [re.escape(ch) + pattern(child) for ch, child in node.items() if ch]
+        if not branches:
+            return end or ""
+        if end is None:
+            return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if not end:
+            return "(?:" + "|".join(branches) + ")?"
+        return "(?:" + "|".join(branches + [end]) + ")"
+
+    return pattern(root)
+
+
+class Spellings(NamedTuple):
+    """The aliases that start with one key, longest first, lower-cased."""
+
+    longest_length: int
+    aliases: dict[str, Alias]  # by lower-case spelling, longest first
+    pattern: re.Pattern  # any spelling, longest first, then no letter or digit
+
+    @classmethod
+    def of(cls, aliases: list[Alias]) -> "Spellings":
+        by_spelling = {a.text.lower(): a for a in aliases}
+        return cls(len(aliases[0].text), by_spelling,
+                   re.compile(f"(?:{_trie(by_spelling)})(?![^\\W_])"))
+
+    def longest(self, text: str, start: int) -> Alias | None:
+        """The longest alias written at `start` (case aside) and ending at a word boundary.
+
+        An ASCII text is lower-cased once and matched against all spellings in one regex
+        call (of the spellings a text starts with, each is a prefix of the next, so the
+        trie's greedy order tries the longest first); elsewhere each spelling is compared
+        with its own lower-cased slice, since lower-casing may change a string's length.
+        """
+        window = text[start:start + self.longest_length + 1]
+        if window.isascii():
+            match = self.pattern.match(window.lower())
+            return self.aliases[match.group(0)] if match else None
+        for spelling, alias in self.aliases.items():
+            end = start + len(alias.text)
+            if text[start:end].lower() == spelling and not (
+                    end < len(text) and text[end].isalnum()):
+                return alias
+        return None
+
+
 class ActorMatcher:
     """The compiled alias table: `find(text)` gives every actor mention with its span."""
 
@@ -244,6 +306,33 @@ class ActorMatcher:
                 if not more and alias.code and alias.text == key and key not in CONTEXT_WORDS}
 
     @cached_property
+    def spelled(self) -> dict[str, "Spellings"]:
+        """Per key, its aliases as `Spellings.longest` compares a text with them."""
+        return {key: Spellings.of(aliases) for key, aliases in self.table.items()}
+
+    @cached_property
+    def scan(self) -> re.Pattern:
+        """Whole word-character runs from a capital that are table keys (a key that could
+        never be a candidate, such as "the", is left out: it never matched)."""
+        keys = sorted(k for k in self.table if CANDIDATE.fullmatch(k))
+        return re.compile(f"(?:{_trie(keys, self.continuations)})(?!\\w)")
+
+    @cached_property
+    def continuations(self) -> dict[str, str]:
+        """For a key that is no alias alone ("The", "Islamic"), a lookahead for how its
+        aliases go on, so the scan skips "The talks": case-insensitive, which admits every
+        text whose lower case spells an alias (checked again by `Spellings.longest`). Only
+        for keys whose aliases are all ASCII and begin with the key's lower case."""
+        out = {}
+        for key, aliases in self.table.items():
+            spellings = [a.text.lower() for a in aliases]
+            if all(s.isascii() and len(s) > len(key) and s.startswith(key.lower())
+                   for s in spellings):
+                tails = sorted({s[len(key):] for s in spellings})
+                out[key] = f"(?=(?i:{_trie(tails)}))"
+        return out
+
+    @cached_property
     def cog_aliases(self) -> frozenset[str]:
         """The Republic of the Congo's own aliases, which make a bare "Congo" COG."""
         return frozenset(a.text.lower() for v in self.table.values() for a in v
@@ -257,26 +346,30 @@ class ActorMatcher:
         """Each text's mentions, in one scan of the batch.
 
         The texts are joined and scanned once (a text that holds the separator is scanned
-        alone); a word that names its actor alone costs one dict lookup; only a text with
-        a context word goes through the context rules.
+        alone); the scan stops only at words that start an alias; a word that names its
+        actor alone costs one dict lookup; only a text with a context word goes through the
+        context rules.
         """
         joined = SEPARATOR.join(texts)
         if len(texts) > 1 and joined.count(SEPARATOR) != len(texts) - 1:
             return [self.find_many([t])[0] for t in texts]
+        with collections_paused():  # the mentions are acyclic: collecting would cost double
+            return self._scan(texts, joined)
+
+    def _scan(self, texts: Sequence[str], joined: str) -> list[list[Mention]]:
         found: list[list[Mention]] = [[] for _ in texts]
         context: set[int] = set()
         ends = list(itertools.accumulate(len(t) + 1 for t in texts))
-        table, simple = self.table, self.simple
+        spelled, simple, new_tuple = self.spelled, self.simple, tuple.__new__
         index, offset, covered = 0, 0, 0
-        scan = CANDIDATE_ASCII if joined.isascii() else CANDIDATE
-        for match in scan.finditer(joined):
+        for match in self.scan.finditer(joined):
             start = match.start()
             if start < covered:
                 continue
+            before = joined[start - 1] if start else " "
+            if (before.isalnum() or before == "_") and _inside_run(joined, start):
+                continue  # not a candidate: a capital earlier in this run ("McDonald")
             word = match.group(0)
-            candidates = table.get(word)
-            if candidates is None:
-                continue
             while start >= ends[index]:
                 offset = ends[index]
                 index += 1
@@ -284,21 +377,24 @@ class ActorMatcher:
             if hit is None:
                 if word in CONTEXT_WORDS:
                     context.add(index)
-                hit = _longest(joined, start, candidates)
+                hit = spelled[word].longest(joined, start)
                 if hit is None:
                     continue
                 covered = start + len(hit.text)
                 if hit.code is None:
                     continue
-            found[index].append(Mention(hit.code, start - offset, start - offset + len(hit.text),
-                                        joined[start:start + len(hit.text)], hit.kind))
+                word = joined[start:covered]
+            # tuple.__new__ skips the named tuple's Python-level __new__ (a third of the loop)
+            found[index].append(new_tuple(Mention, (hit.code, start - offset,
+                                                    start - offset + len(word), word, hit.kind)))
         for i in context:
             found[i] = _resolve(texts[i], found[i], self.cog_aliases)
         return found
 
     def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's sorted codes (the batch cell form)."""
-        return [sorted({m.code for m in mentions}) for mentions in self.find_many(texts)]
+        with collections_paused():
+            return [codes(mentions) for mentions in self.find_many(texts)]
 
     def actor(self, code: str) -> Actor:
         return self.actors.get(code) or Actor(code, code, "country")
@@ -320,16 +416,13 @@ class ActorMatcher:
         return self.actor(code).type == "country"
 
 
-def _longest(text: str, start: int, candidates: list[Alias]) -> Alias | None:
-    """The longest alias written at `start` and ending at a word boundary."""
-    for alias in candidates:
-        end = start + len(alias.text)
-        if text[start:end].lower() != alias.text.lower():
-            continue
-        if end < len(text) and text[end].isalnum():
-            continue
-        return alias
-    return None
+def _inside_run(text: str, start: int) -> bool:
+    """Whether a capital letter comes earlier in the word-character run holding `start`
+    (str.isalnum or "_" is exactly the regex's \\w)."""
+    before = start
+    while before and (text[before - 1].isalnum() or text[before - 1] == "_"):
+        before -= 1
+    return before < start and CAPITAL.search(text, before, start) is not None
 
 
 def _resolve(text: str, mentions: list[Mention], cog_aliases: frozenset[str]

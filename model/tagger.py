@@ -6,8 +6,6 @@ thresholds and evidence are computed in exactly one place.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
@@ -15,11 +13,12 @@ from typing import Sequence
 import numpy as np
 
 from . import serving
-from .actors import ActorMatcher
+from .actors import ActorMatcher, Mention
 from .articles import carried
 from .errors import InputError
 from .evidence import EvidenceFinder, FeatureIndex
 from .featurizer import Featurizer, FeatureRows
+from .gc_pause import collections_paused
 from .partners import PartnerRule, rank_partners, unit_of
 from .segment import split_sentences
 
@@ -36,8 +35,6 @@ class Prediction:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     actors: list[dict] = field(default_factory=list)
     review: dict | None = None  # the remembered answer that set the topics, if one did
-    # The countries named, True where only as a place: what the partner rule reads (not shown).
-    countries: dict[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {"topics": self.topics, "scores": self.scores, "evidence": self.evidence,
@@ -45,25 +42,6 @@ class Prediction:
         if self.review:
             out["review"] = self.review
         return out
-
-
-@contextmanager
-def collections_paused():
-    """No cyclic garbage collection while a batch's results are built.
-
-    The results are many small acyclic objects; each full collection they would trigger
-    walks every object of the imported libraries (scikit-learn, numba, scipy), which cost
-    more than the featurizing. Only a caller that found collection enabled enables it again
-    (nested and concurrent uses are safe).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class Tagger:
@@ -140,9 +118,10 @@ class Tagger:
         return self._predict(texts, evidence, memory)[0]
 
     def _predict(self, texts: Sequence[str], evidence: bool, memory=None
-                 ) -> tuple[list[Prediction], np.ndarray]:
-        """Predictions and the probabilities their topics were decided on (unrounded; a
-        remembered answer's row reads 1 for its topics and 0 for the others)."""
+                 ) -> tuple[list[Prediction], np.ndarray, list[list[Mention]]]:
+        """Predictions, the probabilities their topics were decided on (unrounded; a
+        remembered answer's row reads 1 for its topics and 0 for the others) and each
+        text's actor mentions (what an article's partners are read from)."""
         with collections_paused():
             rows, probs = self.scores(texts)
             found, scores = self._decisions(probs)
@@ -157,11 +136,11 @@ class Tagger:
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
             matcher = self.actors
-            for pred, pred_text, mentions in zip(out, texts, matcher.find_many(texts)):
-                if mentions:
-                    pred.actors = matcher.summary(mentions)
-                    pred.countries = unit_of(pred_text, mentions, matcher.is_country)
-        return out, probs
+            mentions = matcher.find_many(texts)
+            for pred, named in zip(out, mentions):
+                if named:
+                    pred.actors = matcher.summary(named)
+        return out, probs, mentions
 
     def _recalled(self, recalls, found: list[list[int]], out: list[Prediction],
                   probs: np.ndarray) -> np.ndarray:
@@ -201,18 +180,18 @@ class Tagger:
         sentences = split_sentences(text)
         has_title = bool(title and title.strip())
         units = ([title] if has_title else []) + [s.text for s in sentences]
-        preds, probs = self._predict(units, True, memory)
+        preds, probs, mentions = self._predict(units, True, memory)
         title_pred = preds.pop(0) if has_title else None
         article_scores = {t: 0.0 for t in self.topics}
         counts = {t: 0 for t in self.topics}
-        for pred in ([title_pred] if title_pred else []) + preds:
+        predictions = ([title_pred] if title_pred else []) + preds
+        for pred in predictions:
             for topic in self.topics:
                 article_scores[topic] = max(article_scores[topic], pred.scores[topic])
             for topic in pred.topics:
                 counts[topic] += 1
         # The rule reads the unrounded scores the sentences' own topics were decided on.
         found = self.article_topics(probs)
-        units = ([title_pred] if title_pred else []) + preds
         return {
             "model_version": self.version,
             "title": title_pred.to_dict() if title_pred else None,
@@ -220,18 +199,21 @@ class Tagger:
                           for s, p in zip(sentences, preds)],
             "article": {"topics": found,
                         "scores": article_scores, "sentence_counts": counts,
-                        **self.article_actors(units)},
+                        **self.article_actors(predictions, units, mentions)},
         }
 
-    def article_actors(self, units: list[Prediction]) -> dict:
+    def article_actors(self, predictions: list[Prediction], texts: Sequence[str],
+                       mentions: list[list[Mention]]) -> dict:
         """The article's actors (sentences naming each, title counted) and its partners,
-        from each unit's prediction (title first, if any)."""
+        from each unit's prediction, text and actor mentions (title first, if any)."""
         counts: dict[str, int] = {}
-        for unit in units:
+        for unit in predictions:
             for actor in unit.actors:
                 counts[actor["code"]] = counts.get(actor["code"], 0) + 1
         matcher = self.actors
-        partners = rank_partners([unit.countries for unit in units], self.partner_rule)
+        units = [unit_of(text, named, matcher.is_country) if named else {}
+                 for text, named in zip(texts, mentions)]
+        partners = rank_partners(units, self.partner_rule)
         return {
             "actors": [{**matcher.fields(code), "sentences": n}
                        for code, n in counts.items()],

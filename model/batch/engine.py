@@ -30,7 +30,8 @@ from . import formats
 from .formats import Columns, Item
 from ..atomic import write_atomic
 from ..errors import InputError
-from ..tagger import Tagger, collections_paused
+from ..gc_pause import collections_paused
+from ..tagger import Tagger
 
 DONE = ".done"
 
