@@ -165,6 +165,13 @@ class Tagger:
         by_index = self._evidence_finder.find_many(rows, [(0, wanted)], [text])[0]
         return {self.topics[j]: by_index[j] for j in wanted}
 
+    def compile_kernels(self) -> None:
+        """Call every compiled kernel the service uses once (featurizing, scoring, evidence
+        for every topic, actors), so that numba compiles and caches them here."""
+        text = "Egypt will train Libyan police cadres. Ministers met in Tripoli."
+        self.tag_article(text, title="Égypte")
+        self.explain(text, self.topics)
+
     def article_topics(self, scores: np.ndarray) -> list[str]:
         """An article's topics from its units' scores (rows: title and sentences)."""
         keep = carried(np.asarray(scores, dtype=float).reshape(-1, len(self.topics)),

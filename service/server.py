@@ -7,10 +7,15 @@ concurrency 8 on a 2-core machine, two thirds of the one-sentence latency budget
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
+import sys
 
 from granian import Granian
 from granian.constants import HTTPModes, Interfaces
+
+log = logging.getLogger("sectag.service")
 
 
 def app_from_environment():
@@ -18,6 +23,35 @@ def app_from_environment():
     from . import create_app
 
     return create_app()
+
+
+def compile_kernels() -> int:
+    """Tag once in a short-lived process before the workers start, so that numba compiles
+    the kernels and caches them on disk; the process's exit code (0: done). The config
+    comes from the SECTAG_* variables, as the workers' does.
+
+    A worker that compiles them itself keeps LLVM's compile memory: 404 MB after its first
+    request against 180 MB for one that loads them from the cache (measured, 2 workers).
+    """
+    code = f"from {__name__} import compile_here; compile_here()"
+    exitcode = subprocess.run([sys.executable, "-c", code]).returncode
+    if exitcode:
+        log.warning('{"event": "kernels_not_compiled", "exitcode": %d}', exitcode)
+    return exitcode
+
+
+def compile_here() -> None:
+    """Load the configured model and call each of its kernels (see `compile_kernels`)."""
+    from model.errors import SectagError
+    from model.tagger import Tagger
+
+    from .app import open_registry
+    from .config import from_env
+
+    try:
+        Tagger.from_registry(open_registry(from_env())).compile_kernels()
+    except SectagError as exc:  # no model yet, store down: the workers say why
+        raise SystemExit(f"kernels not compiled: {exc}") from exc
 
 
 def serve(config: dict, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
@@ -31,6 +65,7 @@ def serve(config: dict, *, host: str = "127.0.0.1", port: int = 8000, workers: i
     """
     for key, value in config.items():
         os.environ[f"SECTAG_{key}"] = str(value)
+    compile_kernels()
     Granian(f"{__name__}:app_from_environment", factory=True, interface=Interfaces.WSGI,
             address=host, port=port, workers=workers, blocking_threads=threads,
             http=HTTPModes.http1, websockets=False, respawn_failed_workers=True,
