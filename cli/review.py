@@ -68,9 +68,13 @@ def cmd_simulate(args) -> int:
     held: list = []
     if args.hold_out_files:
         labels, held = labels.hold_out(args.hold_out_files)
+    if args.hold_out_matching:
+        labels, matched = labels.hold_out_matching(args.hold_out_matching)
+        held += matched
     pool = held + (read_labelled_file(args.pool, labels.topic_names) if args.pool else [])
     if not pool:
-        raise SectagError("nothing to simulate on: give --pool, --hold-out-files, or both")
+        raise SectagError("nothing to simulate on: give --pool, --hold-out-files, "
+                          "--hold-out-matching, or several")
     from model.train import DEFAULT_REVIEW_WEIGHT
 
     weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
@@ -82,6 +86,7 @@ def cmd_simulate(args) -> int:
                       progress=progress("simulation fit"))
     result["pool"] = str(args.pool) if args.pool else None
     result["held_out_files"] = list(args.hold_out_files or [])
+    result["held_out_matching"] = args.hold_out_matching
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "simulation.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (args.out / "simulation.png").write_bytes(render_plot(result))
@@ -127,6 +132,9 @@ def register(sub) -> None:
     p.add_argument("--hold-out-files", nargs="+", metavar="FILE",
                    help="sentence files of the label folder left out of training and added "
                         "to the pool: a stream the starting model has not seen (drift)")
+    p.add_argument("--hold-out-matching", metavar="REGEX",
+                   help="also hold out every labelled sentence whose text matches REGEX "
+                        "(case-insensitive), e.g. 'embass|consulat' for a topic's register")
     p.add_argument("--budget", default="50,100,200", help="sentences reviewed per point")
     p.add_argument("--seeds", type=int, default=5, help="random splits of the pool (default: 5)")
     p.add_argument("--eval", choices=["rest", "half", "both"], default="rest",

@@ -116,12 +116,35 @@ class LabelSet:
         if unknown:
             raise LabelError([Problem(name, 0, "", "not a sentence file of these labels "
                                       f"(files: {', '.join(self.files)})") for name in unknown])
-        held = [r for r in self.rows if Path(r.file).name in wanted]
-        kept = [r for r in self.rows if Path(r.file).name not in wanted]
+        return self._split(lambda r: Path(r.file).name in wanted, "\0".join(sorted(wanted)),
+                           [f for f in self.files if f not in wanted])
+
+    def hold_out_matching(self, pattern: str) -> tuple["LabelSet", list[Row]]:
+        """(these labels without the rows whose text matches `pattern`, those rows).
+
+        A topic-register family ("embass|consulat": closures and reopenings alike) is a
+        stream the starting model has never read, the drift a user's own news brings.
+        The match is a case-insensitive regular expression searched anywhere in the text.
+        """
+        try:
+            regex = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise LabelError([Problem("--hold-out-matching", 0, "",
+                                      f"{pattern!r} is not a regular expression: {exc}")]) from exc
+        split = self._split(lambda r: regex.search(r.text) is not None, "re:" + pattern,
+                            list(self.files))
+        if not split[1]:
+            raise LabelError([Problem("--hold-out-matching", 0, "",
+                                      f"{pattern!r} matches no labelled sentence")])
+        return split
+
+    def _split(self, held_if, tag: str, files: list[str]) -> tuple["LabelSet", list[Row]]:
+        """Rows for which held_if is true go out; the rest keep a digest naming the cut."""
+        held = [r for r in self.rows if held_if(r)]
+        kept = [r for r in self.rows if not held_if(r)]
         digest = hashlib.sha256(self.data_sha256.encode())
-        digest.update("\0".join(sorted(wanted)).encode())
-        return (LabelSet(self.topics, kept, f"{digest.hexdigest()}",
-                         [f for f in self.files if f not in wanted], self.lexicons), held)
+        digest.update(tag.encode())
+        return LabelSet(self.topics, kept, digest.hexdigest(), files, self.lexicons), held
 
 
 def indicator_matrix(rows, topic_names: list[str]):

@@ -115,6 +115,54 @@ def test_a_held_out_file_that_is_not_in_the_labels_is_an_error(tiny_labels):
         tiny_labels.hold_out(["articles-wire-z.csv"])
 
 
+def test_a_register_family_leaves_training_by_its_wording(tiny_labels):
+    kept, held = tiny_labels.hold_out_matching("embass|consulat")
+    assert held and all(("embass" in r.text.lower() or "consulat" in r.text.lower())
+                        for r in held)
+    assert not any("embass" in r.text.lower() or "consulat" in r.text.lower()
+                   for r in kept.rows)
+    assert len(kept.rows) + len(held) == len(tiny_labels.rows)
+    assert kept.files == tiny_labels.files  # rows leave, files stay
+    other = tiny_labels.hold_out_matching("consulat")[0]
+    assert len({kept.data_sha256, other.data_sha256, tiny_labels.data_sha256}) == 3
+
+
+def test_a_bad_or_empty_register_pattern_is_an_error_that_says_so(tiny_labels):
+    import pytest
+
+    from model.errors import LabelError
+
+    with pytest.raises(LabelError, match="not a regular expression"):
+        tiny_labels.hold_out_matching("embass(")
+    with pytest.raises(LabelError, match="matches no labelled sentence"):
+        tiny_labels.hold_out_matching("qqzx-no-such-word")
+
+
+def test_simulate_on_a_register_family_trains_without_it(
+        tmp_path, tiny_label_dir, tiny_trained, monkeypatch, capsys):
+    import model.review.simulate as simulation
+
+    seen = {}
+
+    def fake_train(labels, **kw):
+        seen["texts"] = [t.lower() for t in labels.texts]
+        return tiny_trained
+
+    monkeypatch.setattr(simulation, "train", fake_train)
+    out = tmp_path / "family"
+    assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
+                   str(SEEDS), "--hold-out-matching", "Embass", "--budget", "5",
+                   "--seeds", "2", "--eval", "half", "--jobs", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "simulation.json").read_text())
+    assert seen["texts"] and not any("embass" in t for t in seen["texts"])
+    assert result["held_out_matching"] == "Embass" and result["pool_rows"] > 0
+    capsys.readouterr()
+    assert sectag(["review", "simulate", "--labels", str(tiny_label_dir), "--seeds-dir",
+                   str(SEEDS), "--hold-out-matching", "[", "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "not a regular expression" in err and "Traceback" not in err
+
+
 def test_simulate_on_a_held_out_stream_trains_without_it(
         tmp_path, tiny_label_dir, tiny_trained, monkeypatch):
     import model.review.simulate as simulation
