@@ -216,6 +216,15 @@ class LiveServer:
             raise NotReady(f"workers so far: {workers}")
         return True
 
+    def wait_loaded(self, seconds: float = 90) -> "LiveServer":
+        """Wait until every worker has logged loading its model (readiness is one worker's)."""
+        from waiting import wait_until
+
+        wait_until(lambda: self.log_text().count('"event": "model_loaded"')
+                   >= self.expected_workers, seconds,
+                   f"{self.expected_workers} workers to load their model")
+        return self
+
     def workers(self) -> list[int]:
         import subprocess
 

@@ -143,7 +143,7 @@ def test_server_follows_a_promotion_on_s3_with_one_head_per_poll(
         s3_env, s3_url, tiny_trained, live_server_factory):
     registry = Registry(s3_url)
     registry.add(tiny_trained.pipeline, tiny_trained.manifest, promote=True)
-    server = live_server_factory(s3_url).wait_ready(path="/readyz")
+    server = live_server_factory(s3_url).wait_ready(path="/readyz").wait_loaded()
     assert get_json(server.port, "/readyz") == (200, {"ready": True, "version": "v1",
                                                       "reload_error": None})
     bucket = s3_url.split("/")[2]
