@@ -361,18 +361,20 @@ class ActorMatcher:
         context: set[int] = set()
         ends = list(itertools.accumulate(len(t) + 1 for t in texts))
         spelled, simple, new_tuple = self.spelled, self.simple, tuple.__new__
-        index, offset, covered = 0, 0, 0
+        index, offset, covered, end = 0, 0, 0, ends[0] if ends else 0
         for match in self.scan.finditer(joined):
             start = match.start()
             if start < covered:
                 continue
-            before = joined[start - 1] if start else " "
-            if (before.isalnum() or before == "_") and _inside_run(joined, start):
-                continue  # not a candidate: a capital earlier in this run ("McDonald")
-            word = match.group(0)
-            while start >= ends[index]:
-                offset = ends[index]
-                index += 1
+            if start:
+                before = joined[start - 1]
+                if (before.isalnum() or before == "_") and _inside_run(joined, start):
+                    continue  # not a candidate: a capital earlier in this run ("McDonald")
+            word = match.group()
+            if start >= end:  # the next text (compared once per mention, not per text)
+                while start >= ends[index]:
+                    index += 1
+                offset, end = ends[index - 1], ends[index]
             hit = simple.get(word)
             if hit is None:
                 if word in CONTEXT_WORDS:
@@ -394,7 +396,8 @@ class ActorMatcher:
     def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's sorted codes (the batch cell form)."""
         with collections_paused():
-            return [codes(mentions) for mentions in self.find_many(texts)]
+            return [codes(mentions) if len(mentions) > 1 else [m.code for m in mentions]
+                    for mentions in self.find_many(texts)]
 
     def actor(self, code: str) -> Actor:
         return self.actors.get(code) or Actor(code, code, "country")

@@ -108,16 +108,17 @@ class Tagger:
                  for row in (probs >= self.thresholds).tolist()]
         return found, probs.round(4).tolist()
 
-    def predict(self, texts: Sequence[str], *, evidence: bool = True,
+    def predict(self, texts: Sequence[str], *, evidence: bool = True, actors: bool = True,
                 memory=None) -> list[Prediction]:
         """One Prediction per text, in order; evidence only for the topics found.
 
         `memory` (a `model.review.CorrectionMemory`, or anything with its `recall_many`)
-        gives a text that repeats a reviewed sentence the reviewer's topics.
+        gives a text that repeats a reviewed sentence the reviewer's topics. Without
+        `actors`, topics alone (what a peer classifier is compared on).
         """
-        return self._predict(texts, evidence, memory)[0]
+        return self._predict(texts, evidence, memory, actors)[0]
 
-    def _predict(self, texts: Sequence[str], evidence: bool, memory=None
+    def _predict(self, texts: Sequence[str], evidence: bool, memory=None, actors: bool = True
                  ) -> tuple[list[Prediction], np.ndarray, list[list[Mention]]]:
         """Predictions, the probabilities their topics were decided on (unrounded; a
         remembered answer's row reads 1 for its topics and 0 for the others) and each
@@ -135,6 +136,8 @@ class Tagger:
                 for (i, hits), words in zip(wanted, self._evidence_finder.find_many(
                         rows, wanted, texts)):
                     out[i].evidence = {topics[j]: words[j] for j in hits}
+            if not actors:
+                return out, probs, [[] for _ in texts]
             matcher = self.actors
             mentions = matcher.find_many(texts)
             for pred, named in zip(out, mentions):
@@ -165,9 +168,11 @@ class Tagger:
         by_index = self._evidence_finder.find_many(rows, [(0, wanted)], [text])[0]
         return {self.topics[j]: by_index[j] for j in wanted}
 
-    def compile_kernels(self) -> None:
+    def warm_up(self) -> None:
         """Call every compiled kernel the service uses once (featurizing, scoring, evidence
-        for every topic, actors), so that numba compiles and caches them here."""
+        for every topic, actors). In a fresh process numba compiles and caches them; in a
+        worker it loads them from that cache and the actor tables get built, which a
+        request would otherwise wait for (0.4 s, measured on a first /v1/predict)."""
         text = "Egypt will train Libyan police cadres. Ministers met in Tripoli."
         self.tag_article(text, title="Égypte")
         self.explain(text, self.topics)

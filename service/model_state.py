@@ -73,6 +73,7 @@ class ModelState:
             return
         try:
             tagger = Tagger.from_registry(self.registry, wanted)
+            tagger.warm_up()  # before it is served: no request pays the first-call costs
         except SectagError as exc:
             self._refuse(stamp, f"refused to load {wanted}: {exc}")
             return

@@ -49,7 +49,7 @@ def compile_here() -> None:
     from .config import from_env
 
     try:
-        Tagger.from_registry(open_registry(from_env())).compile_kernels()
+        Tagger.from_registry(open_registry(from_env())).warm_up()
     except SectagError as exc:  # no model yet, store down: the workers say why
         raise SystemExit(f"kernels not compiled: {exc}") from exc
 

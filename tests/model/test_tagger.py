@@ -87,3 +87,13 @@ def test_fast_scorer_equals_the_pipeline(each_tagger, pipeline, texts):
 
     _, fast = each_tagger.scores(texts)
     np.testing.assert_allclose(fast, pipeline.predict_proba(texts), rtol=0, atol=1e-9)
+
+
+def test_topics_alone_are_the_full_call_without_actors(tagger, labels):
+    texts = [r.text for r in labels.rows[:40]] + ["Egypt will train Libyan police cadres."]
+    full = tagger.predict(texts)
+    bare = tagger.predict(texts, actors=False)
+    assert any(p.actors for p in full)
+    assert all(not p.actors for p in bare)
+    assert [(p.topics, p.scores, p.evidence) for p in bare] == \
+        [(p.topics, p.scores, p.evidence) for p in full]
