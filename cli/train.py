@@ -23,10 +23,10 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def cmd_train(args) -> int:
-    from model.train import DEFAULT_REVIEW_WEIGHT, pipeline_params, train
+    from model.train import pipeline_params, train
 
-    weight = DEFAULT_REVIEW_WEIGHT if args.review_weight is None else args.review_weight
-    if not weight > 0:
+    weight = args.review_weight
+    if weight is not None and not weight > 0:
         raise SectagError(f"--review-weight {weight}: expected a positive number "
                           "(1 weighs reviewed rows like any other)")
     labels = load_labels(args)
@@ -39,6 +39,10 @@ def cmd_train(args) -> int:
     print(f"trained {version} on {len(labels.rows)} rows in "
           f"{trained.manifest['training_seconds']:.1f}s; grouped-CV macro-F1 "
           f"{cv['macro_f1']:.3f}" + ("; promoted to current" if args.promote else ""))
+    for run in trained.manifest["review_weight_cv"] or []:
+        print(f"  review weight {run['weight']:g}: CV macro-F1 on reviewed rows "
+              f"{run['reviewed_macro_f1']:.3f}, all rows {run['macro_f1']:.3f}"
+              + ("  (chosen)" if run["weight"] == trained.manifest["review_weight"] else ""))
     for topic, m in cv["per_topic"].items():
         print(f"  {topic:20s} F1 {m['f1']:.3f}  P {m['precision']:.3f}  R {m['recall']:.3f}"
               f"  threshold {trained.manifest['thresholds'][topic]:.2f}")
@@ -54,7 +58,8 @@ def register(sub) -> None:
                    help="pipeline parameter, e.g. clf__C=2.0 (repeatable)")
     p.add_argument("--review-weight", type=float, metavar="W",
                    help="sample weight of reviewed rows (source `review`) in every fit, CV "
-                        "folds included (default: 3; stored in the manifest)")
+                        "folds included (default: chosen by grouped CV among 1, 3 and 10 "
+                        "when rows are reviewed; stored in the manifest)")
     p.add_argument("--jobs", type=int, default=-1,
                    help="processes fitting the folds and the final model (default: one "
                         "per core; the result is the same for any value)")

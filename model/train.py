@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import scipy
 import sklearn
+from sklearn.metrics import f1_score
 
 from .articles import DEFAULT_SUPPORT, article_indices, tune_article_thresholds
 from .crossval import (cross_fitted_predictions, grouped_folds, multilabel_metrics,
@@ -21,8 +22,11 @@ from .lexicon import entries_as_params
 from .pipeline import DEFAULT_PARAMS, build_pipeline
 
 DEFAULT_SEED = 0
-# Reviewed rows are the user's own news: each counts as this many rows in every fit.
+# Reviewed rows are the user's own news: each counts as this many rows in every fit. With
+# reviewed rows and no weight asked for, `train` cross-validates each candidate and keeps the
+# one whose out-of-fold predictions on the reviewed rows are best.
 DEFAULT_REVIEW_WEIGHT = 3.0
+REVIEW_WEIGHT_CANDIDATES = (1.0, 3.0, 10.0)
 
 
 @dataclass
@@ -62,26 +66,55 @@ def review_weights(rows, weight: float) -> np.ndarray | None:
     return np.where(reviewed, float(weight), 1.0)
 
 
+def choose_weight(runs, Y: np.ndarray, reviewed: np.ndarray) -> tuple[int, list[dict] | None]:
+    """(index of the run to keep, each candidate's CV figures or None for a single run).
+
+    Best macro-F1 of the cross-fitted predictions on the reviewed rows (the user's own news:
+    do the other folds' corrections carry to them?), then on all rows, then the smaller
+    weight. Every reviewed row is predicted by folds that did not see it.
+    """
+    if len(runs) == 1:
+        return 0, None
+    figures = [{"weight": float(weight),
+                "reviewed_macro_f1": round(float(f1_score(Y[reviewed], pred[reviewed],
+                                                          average="macro", zero_division=0)), 4),
+                "macro_f1": round(float(f1_score(Y, pred, average="macro", zero_division=0)), 4)}
+               for weight, _, pred, _ in runs]
+    best = max(range(len(runs)), key=lambda i: (figures[i]["reviewed_macro_f1"],
+                                                figures[i]["macro_f1"], -figures[i]["weight"]))
+    return best, figures
+
+
 def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_SEED,
           progress: Callable[[int, int], None] | None = None, n_jobs: int = -1,
-          review_weight: float = DEFAULT_REVIEW_WEIGHT) -> TrainedModel:
+          review_weight: float | None = None) -> TrainedModel:
     """Cross-validate by group, tune one threshold per topic, fit on all rows.
 
     The folds and the final fit run in `n_jobs` processes (-1: one per core). Reviewed rows
-    weigh `review_weight` rows each in every fit (CV folds and the final one).
+    weigh `review_weight` rows each in every fit (CV folds and the final one); None chooses
+    it by CV among REVIEW_WEIGHT_CANDIDATES when rows are reviewed (see `choose_weight`).
     """
     started = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     pipeline = build_pipeline(params, seed=seed, lexicons=entries_as_params(labels.lexicons))
     texts, Y, topics = labels.texts, labels.indicator_matrix(), labels.topic_names
     folds = grouped_folds(labels.groups)
-    fitted: list = []
-    weights = review_weights(labels.rows, review_weight)
-    scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, fitted, refit=True,
-                                n_jobs=n_jobs, sample_weight=weights)
-    pipeline = fitted[-1]
+    reviewed = np.array([row.source == REVIEW for row in labels.rows], dtype=bool)
+    if review_weight is not None or not reviewed.any():
+        candidates = (DEFAULT_REVIEW_WEIGHT if review_weight is None else review_weight,)
+    else:
+        candidates = REVIEW_WEIGHT_CANDIDATES
+    runs = []
+    for weight in candidates:
+        fitted: list = []
+        scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, fitted, refit=True,
+                                    n_jobs=n_jobs,
+                                    sample_weight=review_weights(labels.rows, weight))
+        runs.append((weight, scores, cross_fitted_predictions(Y, scores, folds), fitted[-1]))
+    chosen, weight_cv = choose_weight(runs, Y, reviewed)
+    review_weight, scores, predictions, pipeline = runs[chosen]
     thresholds = tune_thresholds(Y, scores)
-    cv = multilabel_metrics(Y, cross_fitted_predictions(Y, scores, folds), topics, scores)
+    cv = multilabel_metrics(Y, predictions, topics, scores)
     articles = article_indices([row.article for row in labels.rows])
     article_thresholds = tune_article_thresholds(Y, scores, articles, thresholds)
     clf = pipeline.named_steps["clf"]
@@ -107,6 +140,7 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
                "groups": len(set(labels.groups)), **cv},
         "params": json_params(params),
         "review_weight": float(review_weight),
+        "review_weight_cv": weight_cv,
         "seed": seed,
         "libraries": library_versions(),
         "training_seconds": round(time.perf_counter() - started, 3),

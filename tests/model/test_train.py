@@ -146,3 +146,25 @@ def test_featurize_lock_excludes_other_processes(tmp_path):
     with exclusive(lock):
         assert subprocess.run([sys.executable, "-c", probe, lock]).returncode == 3
     assert subprocess.run([sys.executable, "-c", probe, lock]).returncode == 0
+
+
+def test_review_weight_is_chosen_by_cv_on_the_reviewed_rows(tiny_labels):
+    from model.train import REVIEW_WEIGHT_CANDIDATES
+
+    reviewed, rows = as_reviewed(tiny_labels)
+    chosen = train(reviewed, seed=0)
+    runs = chosen.manifest["review_weight_cv"]
+    assert [r["weight"] for r in runs] == list(REVIEW_WEIGHT_CANDIDATES)
+    best = max(runs, key=lambda r: (r["reviewed_macro_f1"], r["macro_f1"], -r["weight"]))
+    assert chosen.manifest["review_weight"] == best["weight"]
+    # the kept run is that weight's own fit: the same as asking for that weight
+    fixed = train(reviewed, seed=0, review_weight=best["weight"])
+    assert fixed.manifest["review_weight_cv"] is None
+    assert chosen.manifest["cv"] == fixed.manifest["cv"]
+    texts = tiny_labels.texts[:40]
+    np.testing.assert_array_equal(chosen.pipeline.predict_proba(texts),
+                                  fixed.pipeline.predict_proba(texts))
+
+
+def test_without_reviewed_rows_one_cv_runs(tiny_trained):
+    assert tiny_trained.manifest["review_weight_cv"] is None
