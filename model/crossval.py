@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.metrics import (average_precision_score, f1_score, hamming_loss,
                              precision_recall_fscore_support)
 from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import FeatureUnion
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 DEFAULT_FOLDS = 5
@@ -55,52 +57,91 @@ def exclusive(lock_path: str | None):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray,
-         sample_weight: np.ndarray | None = None, featurize_lock: str | None = None):
-    """Pipeline.fit in its two steps, so the featurizing can hold `featurize_lock`.
+def _featurize(union: FeatureUnion, texts: np.ndarray, lock_path: str | None):
+    """FeatureUnion.fit_transform block by block, character n-gram blocks under `lock_path`.
 
-    Building the count matrices is a fit's memory peak (about three times the final
-    matrix); with the lock only one process at a time is there while the others fit their
-    classifiers, which bounds training memory at large corpora (issue 19) for little time.
+    A character n-gram block is a fit's memory peak (six times the word block's non-zeros,
+    and its counting holds about twice the final matrix), so only one process at a time
+    builds one, or stacks the blocks; the word and lexicon blocks (small matrices, but
+    seconds of work) and the other processes' classifier fits overlap it. The union ends
+    fitted exactly as by its own fit_transform (its transformers are fitted in place, in
+    order; sparse blocks are stacked as it stacks them).
+    """
+    blocks = []
+    for _, transformer in union.transformer_list:
+        heavy = getattr(transformer, "analyzer", None) in ("char", "char_wb")
+        with exclusive(lock_path if heavy else None):
+            blocks.append(transformer.fit_transform(texts))
+    with exclusive(lock_path):
+        return sp.hstack(blocks).tocsr()
+
+
+def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray,
+         sample_weight: np.ndarray | None = None, featurize_lock: str | None = None,
+         test: np.ndarray | None = None, keep: bool = True):
+    """(the pipeline fitted on `rows` or None unless `keep`, its scores of `test` or None).
+
+    Pipeline.fit in its steps, so the memory-heavy featurizing can hold `featurize_lock`:
+    at most one process builds count matrices while the others fit their classifiers, which
+    bounds training memory at large corpora (issue 19) for little time. The held-out rows
+    are scored here, in the fold's process, so no fold's model is sent back unless wanted.
     """
     model = clone(pipeline)
-    with exclusive(featurize_lock):
-        X = model[:-1].fit_transform(texts[rows])
+    features = model[:-1]
+    union = features[0] if len(features) == 1 else None
+    if (isinstance(union, FeatureUnion) and not union.transformer_weights
+            and not any(isinstance(t, str) for _, t in union.transformer_list)):
+        X = _featurize(union, texts[rows], featurize_lock)
+    else:
+        with exclusive(featurize_lock):
+            X = features.fit_transform(texts[rows])
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
     model[-1].fit(X, Y[rows], sample_weight=weights)
-    return model
+    del X
+    scores = None if test is None else model.predict_proba(texts[test])
+    return (model if keep else None), scores
 
 
 def out_of_fold_scores(pipeline, texts: list[str], Y: np.ndarray, folds: list[tuple],
                        progress: Callable[[int, int], None] | None = None,
                        models: list | None = None, *, refit: bool = False,
-                       n_jobs: int = -1, sample_weight: np.ndarray | None = None
-                       ) -> np.ndarray:
+                       n_jobs: int = -1, sample_weight: np.ndarray | None = None,
+                       keep_folds: bool = True) -> np.ndarray:
     """Scores for every row from a model that never saw that row's group.
 
     Folds are fitted in parallel (`n_jobs` processes, -1 for one per core); each fit is
     independent and seeded, so the figures do not depend on `n_jobs` (scores may differ
     in their last bits, from threading in BLAS). Pass a list as
     `models` to receive each fold's fitted pipeline (for error analysis); with `refit`, a
-    pipeline fitted on every row is fitted alongside the folds and appended to it last.
+    pipeline fitted on every row is fitted alongside the folds and appended to it last
+    (`keep_folds=False`: only that one, and no fold's model leaves its process).
     `sample_weight` (one per row, or None) weighs each fit's rows in the classifier.
     """
     texts = np.asarray(texts, dtype=object)
     scores = np.zeros(Y.shape, dtype=float)
-    row_sets = [train for train, _ in folds] + ([np.arange(len(Y))] if refit else [])
-    jobs = min(effective_n_jobs(n_jobs), len(row_sets))
+    # The fit on every row, the longest, goes first: the last job to finish is then a fold.
+    fits = ([(np.arange(len(Y)), None)] if refit else []) + list(folds)
+    jobs = min(effective_n_jobs(n_jobs), len(fits))
+    kept, final = [], None
     with tempfile.TemporaryDirectory(prefix="sectag-cv-") as work:
         lock = os.path.join(work, "featurize.lock") if jobs > 1 else None
         fitted = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_fit)(pipeline, texts, Y, rows, sample_weight, lock) for rows in row_sets)
-        for k, model in enumerate(fitted):
-            if k < len(folds):
-                test = folds[k][1]
-                scores[test] = model.predict_proba(texts[test])
-                if progress:
-                    progress(k + 1, len(folds))
-            if models is not None:
-                models.append(model)
+            delayed(_fit)(pipeline, texts, Y, rows, sample_weight, lock, test,
+                          models is not None and (keep_folds or test is None))
+            for rows, test in fits)
+        done = 0
+        for (_, test), (model, test_scores) in zip(fits, fitted):
+            if test is None:
+                final = model
+                continue
+            scores[test] = test_scores
+            done += 1
+            if progress:
+                progress(done, len(folds))
+            if model is not None:
+                kept.append(model)
+    if models is not None:
+        models.extend(kept + ([final] if refit else []))
     return scores
 
 

@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .classifier import MultiLabelLinear
 from .features import TOKEN_PATTERN, normalize_text
 from .lexicon import LexiconFeatures
+from .vectorizer import CachedTfidfVectorizer
 
 DEFAULT_PARAMS: dict = {
     "features__words__ngram_range": (1, 2),
@@ -35,8 +36,8 @@ def build_pipeline(params: dict | None = None, *, seed: int = 0, lexicons: tuple
         ("features", FeatureUnion([
             ("words", TfidfVectorizer(preprocessor=normalize_text, token_pattern=TOKEN_PATTERN,
                                       sublinear_tf=True, dtype=np.float32)),
-            ("chars", TfidfVectorizer(preprocessor=normalize_text, analyzer="char_wb",
-                                      sublinear_tf=True, dtype=np.float32)),
+            ("chars", CachedTfidfVectorizer(preprocessor=normalize_text, analyzer="char_wb",
+                                            sublinear_tf=True, dtype=np.float32)),
             ("lexicon", LexiconFeatures(lexicons)),
         ])),
         ("clf", MultiLabelLinear(random_state=seed)),

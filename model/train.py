@@ -108,7 +108,7 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
     for weight in candidates:
         fitted: list = []
         scores = out_of_fold_scores(pipeline, texts, Y, folds, progress, fitted, refit=True,
-                                    n_jobs=n_jobs,
+                                    n_jobs=n_jobs, keep_folds=False,
                                     sample_weight=review_weights(labels.rows, weight))
         runs.append((weight, scores, cross_fitted_predictions(Y, scores, folds), fitted[-1]))
     chosen, weight_cv = choose_weight(runs, Y, reviewed)

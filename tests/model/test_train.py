@@ -168,3 +168,23 @@ def test_review_weight_is_chosen_by_cv_on_the_reviewed_rows(tiny_labels):
 
 def test_without_reviewed_rows_one_cv_runs(tiny_trained):
     assert tiny_trained.manifest["review_weight_cv"] is None
+
+
+def test_fit_block_by_block_equals_pipeline_fit(tiny_labels, tmp_path):
+    """The fold fit (blocks featurized one by one, some under the lock) is Pipeline.fit's."""
+    from sklearn.base import clone
+
+    from model.crossval import _fit
+    from model.pipeline import build_pipeline
+
+    texts = np.asarray(tiny_labels.texts, dtype=object)
+    Y = tiny_labels.indicator_matrix()
+    rows, test = np.arange(0, len(texts), 2), np.arange(1, len(texts), 2)
+    pipeline = build_pipeline()
+    ours, scores = _fit(pipeline, texts, Y, rows, None, str(tmp_path / "lock"), test)
+    theirs = clone(pipeline).fit(texts[rows], Y[rows])
+    np.testing.assert_array_equal(scores, theirs.predict_proba(texts[test]))
+    for (name, mine), (_, reference) in zip(ours.named_steps["features"].transformer_list,
+                                            theirs.named_steps["features"].transformer_list):
+        assert getattr(mine, "vocabulary_", None) == getattr(reference, "vocabulary_", None)
+    assert _fit(pipeline, texts, Y, rows, None, None, test, keep=False)[0] is None
