@@ -146,7 +146,7 @@ def actor_cost(tagger: Tagger, batch: list[str]) -> dict:
 
     The two steps run one after the other, so each is timed on its own, alternately,
     best of 5: timing them together swung the loss from -2% to 24% between runs of one
-    process (a pause in either step lands in the sum); apart, 16-17%.
+    process (a pause in either step lands in the sum); apart, it moves by a few points.
     """
     matcher = tagger.actors
     best = {"decide": float("inf"), "actors": float("inf")}

@@ -350,14 +350,19 @@ class ActorMatcher:
         actor alone costs one dict lookup; only a text with a context word goes through the
         context rules.
         """
+        return self._scan_many(texts, as_codes=False)
+
+    def _scan_many(self, texts: Sequence[str], as_codes: bool) -> list[list]:
         joined = SEPARATOR.join(texts)
         if len(texts) > 1 and joined.count(SEPARATOR) != len(texts) - 1:
-            return [self.find_many([t])[0] for t in texts]
+            return [self._scan_many([t], as_codes)[0] for t in texts]
         with collections_paused():  # the mentions are acyclic: collecting would cost double
-            return self._scan(texts, joined)
+            return self._scan(texts, joined, as_codes)
 
-    def _scan(self, texts: Sequence[str], joined: str) -> list[list[Mention]]:
-        found: list[list[Mention]] = [[] for _ in texts]
+    def _scan(self, texts: Sequence[str], joined: str, as_codes: bool) -> list[list]:
+        """Each text's mentions, or with `as_codes` only their codes (no Mention is made,
+        except for a text with a context word, whose rules need them)."""
+        found: list[list] = [[] for _ in texts]
         context: set[int] = set()
         ends = list(itertools.accumulate(len(t) + 1 for t in texts))
         spelled, simple, new_tuple = self.spelled, self.simple, tuple.__new__
@@ -385,19 +390,25 @@ class ActorMatcher:
                 covered = start + len(hit.text)
                 if hit.code is None:
                     continue
+                if as_codes:
+                    found[index].append(hit.code)
+                    continue
                 word = joined[start:covered]
+            elif as_codes:
+                found[index].append(hit.code)
+                continue
             # tuple.__new__ skips the named tuple's Python-level __new__ (a third of the loop)
             found[index].append(new_tuple(Mention, (hit.code, start - offset,
                                                     start - offset + len(word), word, hit.kind)))
         for i in context:
-            found[i] = _resolve(texts[i], found[i], self.cog_aliases)
+            found[i] = ([m.code for m in self.find(texts[i])] if as_codes
+                        else _resolve(texts[i], found[i], self.cog_aliases))
         return found
 
     def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's sorted codes (the batch cell form)."""
-        with collections_paused():
-            return [codes(mentions) if len(mentions) > 1 else [m.code for m in mentions]
-                    for mentions in self.find_many(texts)]
+        return [sorted(set(found)) if len(found) > 1 else found
+                for found in self._scan_many(texts, as_codes=True)]
 
     def actor(self, code: str) -> Actor:
         return self.actors.get(code) or Actor(code, code, "country")

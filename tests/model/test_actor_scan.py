@@ -81,6 +81,14 @@ def test_batch_gives_each_text_its_own_mentions(texts):
     assert MATCHER.find_many(texts) == [MATCHER.find(t) for t in texts]
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TEXTS, max_size=6))
+def test_codes_scan_gives_the_reference_codes(texts):
+    """The batch-cell scan (codes only, no Mention made) against the reference's mentions."""
+    assert MATCHER.codes_many(texts) == [sorted({m.code for m in reference_find(MATCHER, t)})
+                                         for t in texts]
+
+
 @pytest.mark.parametrize("text, words", [
     ("eLibya and 3Libya", ["Libya", "Libya"]),  # no capital before it in the run
     ("McLibya and LibyaX", []),  # inside a run that starts with a capital; run goes on
