@@ -46,6 +46,36 @@ def test_wal_full_sync_and_folder_created(tmp_path):
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
 
 
+def test_a_store_opening_while_another_connection_writes_waits_for_it(tmp_path):
+    """SQLite refuses the switch to WAL at once while another connection writes (as a first
+    connection migrating a new file does): opening must wait for the writer, not fail."""
+    path = tmp_path / "reviews.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO other VALUES (1)")
+    opened = threading.Event()
+    outcome = []
+
+    def open_store():
+        try:
+            store = ReviewStore(f"sqlite:///{path}")
+            store.save("alice", [fix("A sentence.", "training")])
+            outcome.append(len(store.answers()))
+            store.close()
+        except Exception as exc:  # the failure this test is about
+            outcome.append(exc)
+        opened.set()
+
+    thread = threading.Thread(target=open_store)
+    thread.start()
+    assert not opened.wait(0.3), f"opened while another connection wrote: {outcome}"
+    writer.execute("COMMIT")
+    writer.close()
+    thread.join(timeout=30)
+    assert outcome == [1]
+
+
 def test_save_keeps_provenance_and_round_trips(store):
     ids = store.save("alice", [
         fix("Egypt will train Libyan police.", "training", source="https://x.test/a",
