@@ -188,7 +188,7 @@ class LiveServer:
             return handle.read()
 
     def wait_ready(self, seconds: float = 90, path: str = "/healthz") -> "LiveServer":
-        """Wait until `path` answers 2xx and every worker has been forked."""
+        """Wait until `path` answers 2xx and every worker has been forked and listens."""
         from waiting import wait_until
 
         wait_until(lambda: self._ready(path), seconds,
@@ -198,6 +198,8 @@ class LiveServer:
 
     def _ready(self, path: str) -> bool:
         import urllib.request
+
+        from waiting import listening_sockets
 
         if self.proc.poll() is not None:
             log = self.log_text()
@@ -210,10 +212,13 @@ class LiveServer:
                 pass
         except OSError as exc:  # refused, reset, or an error status: not ready
             raise NotReady(f"port {self.port}: {exc!r}") from exc
-        # One worker answers before the master has forked the others: wait for all.
+        # One worker answers before the master has forked the others, or before they have
+        # bound their own sockets: a request the kernel hands to a missing one is refused.
         workers = self.workers()
         if len(workers) != self.expected_workers:
             raise NotReady(f"workers so far: {workers}")
+        if (listening := listening_sockets(self.port)) != self.expected_workers:
+            raise NotReady(f"{listening} of {self.expected_workers} workers listen")
         return True
 
     def wait_loaded(self, seconds: float = 90) -> "LiveServer":

@@ -74,6 +74,20 @@ def tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
     return None
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on loopback TCP `port` (from /proc/net/tcp).
+
+    Each granian worker binds a socket of its own (SO_REUSEPORT) once its app is built, so
+    a server whose first worker answers may still have others that accept nothing.
+    """
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
+            listening += 1
+    return listening
+
+
 def holds_for(predicate, seconds: float, what: str) -> None:
     """Check `predicate` again and again for `seconds`; fail at the first falsy answer.
 

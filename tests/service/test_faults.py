@@ -62,7 +62,9 @@ def test_worker_killed_under_load_is_replaced(full_registry, live_server_factory
     # Only requests the dying worker held fail: those in flight when the signal was sent
     # (one per client thread at most) and those it accepted before the kernel had torn it
     # down. Nothing sent once it was gone fails.
-    assert all(after_death < 0 for _, after_death, _ in failures), failures
+    sent_after_death = [f for f in failures if f[1] >= 0]
+    assert not sent_after_death, (f"{len(sent_after_death)} of {len(failures)} failures were "
+                                  f"sent after the worker was gone", sent_after_death[:5])
     assert sum(1 for after_kill, _, _ in failures if after_kill < 0) <= len(threads), failures
     assert post_json(server.port, "/v1/predict", SENTENCE)[0] == 200
 
