@@ -6,7 +6,8 @@ Country names come from pycountry; `labels/actors/countries.csv` adds what pycou
 ("Niger River", "Gulf of Guinea", "New Mexico"). One precompiled regex, a trie of the
 aliases' first words, finds only the words that can start an alias; each is looked up in a
 dict of the aliases that start with it, longest first, so Python runs once per alias hit,
-not once per capitalised word nor once per alias.
+not once per capitalised word nor once per alias. Batch cells (codes only) are read by a
+compiled pass (`actor_kernels`) that leaves to this scan only the texts it cannot read.
 
 Ambiguity rules (beyond the not-actors phrases, which win by being longer):
 - case: a name must start with a capital (or be all capitals, as in "TRIPOLI -"); acronyms
@@ -34,7 +35,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
+import numpy as np
+
+from . import actor_kernels
 from .errors import LabelError, Problem
+from .featurizer import class_table, code_points, token_table
 from .gc_pause import collections_paused
 from .labels import ACTORS_DIR, _read_csv
 
@@ -58,6 +63,8 @@ CAPITAL = re.compile(rf"[{CAPITALS}]")
 SEPARATOR = "\x00"
 # Words whose meaning depends on the rest of the text (see the module docstring).
 CONTEXT_WORDS = frozenset(("Jordan", "Chad", "Georgia", "US", "Congo", "Congolese"))
+# Of those, the words whose code depends on the text's other mentions (Brazzaville's Congo).
+CONGO_WORDS = frozenset(("Congo", "Congolese"))
 PERSON_NAMES = ("Jordan", "Chad")
 # Words that may follow "Jordan"/"Chad" in the country's own institutions and places.
 INSTITUTION_WORDS = frozenset(
@@ -382,8 +389,10 @@ class ActorMatcher:
                 offset, end = ends[index - 1], ends[index]
             hit = simple.get(word)
             if hit is None:
-                if word in CONTEXT_WORDS:
-                    context.add(index)
+                in_context = word in CONTEXT_WORDS
+                if in_context and (not as_codes or word in CONGO_WORDS):
+                    context.add(index)  # resolved below, with all of the text's mentions
+                    in_context = False
                 hit = spelled[word].longest(joined, start)
                 if hit is None:
                     continue
@@ -391,7 +400,10 @@ class ActorMatcher:
                 if hit.code is None:
                     continue
                 if as_codes:
-                    found[index].append(hit.code)
+                    if not in_context or _stands(texts[index], Mention(
+                            hit.code, start - offset, covered - offset,
+                            joined[start:covered], hit.kind)):
+                        found[index].append(hit.code)
                     continue
                 word = joined[start:covered]
             elif as_codes:
@@ -406,9 +418,63 @@ class ActorMatcher:
         return found
 
     def codes_many(self, texts: Sequence[str]) -> list[list[str]]:
-        """Each text's sorted codes (the batch cell form)."""
-        return [sorted(set(found)) if len(found) > 1 else found
-                for found in self._scan_many(texts, as_codes=True)]
+        """Each text's sorted codes (the batch cell form).
+
+        The compiled pass reads the texts whose candidate words are all simple keys (most
+        of a batch); the others go through the exact scan, all in one call.
+        """
+        if not texts:
+            return []
+        tables = self.code_tables
+        offsets = np.fromiter(itertools.accumulate(map(len, texts), initial=0), np.int64,
+                              count=len(texts) + 1)
+        indptr, ids, exact = actor_kernels.simple_codes(
+            code_points("".join(texts)), offsets, *tables["arrays"])
+        names = tables["names"][ids].tolist()
+        bounds = indptr.tolist()
+        out = [names[a:b] for a, b in zip(bounds, bounds[1:])]
+        again = np.flatnonzero(exact).tolist()
+        if again:
+            for i, found in zip(again, self._scan_many([texts[i] for i in again], True)):
+                out[i] = sorted(set(found)) if len(found) > 1 else found
+        return out
+
+    @cached_property
+    def code_tables(self) -> dict:
+        """What `actor_kernels.simple_codes` reads (see there), and the code names by id
+        (numbered in sorted order, so sorted ids are sorted codes). A key whose spellings
+        are all ASCII and begin with it gets its tails; a context word, or any other key
+        with longer spellings, is `EXACT`."""
+        keys = [k for k in self.table if CANDIDATE.fullmatch(k)]
+        names = sorted({a.code for k in keys for a in self.table[k] if a.code})
+        code_id = {name: i for i, name in enumerate(names)}
+
+        def code_of(alias: Alias | None) -> int:
+            return code_id[alias.code] if alias and alias.code else actor_kernels.IGNORED
+
+        key_code, key_span, tail_ptr, tails, tail_code = [], [], [0], [], []
+        for key in keys:
+            spellings = self.spelled[key]
+            own = spellings.aliases.get(key.lower())
+            longer = [s for s in spellings.aliases if s != key.lower()]
+            readable = key.isascii() and all(
+                s.isascii() and s.startswith(key.lower()) for s in spellings.aliases)
+            if key in CONTEXT_WORDS or (longer and not readable):
+                key_code.append(actor_kernels.EXACT)
+            else:
+                key_code.append(code_of(own))
+                tails += [s[len(key):] for s in longer]  # longest first, as spelled
+                tail_code += [code_of(spellings.aliases[s]) for s in longer]
+            key_span.append(spellings.longest_length + 1)
+            tail_ptr.append(len(tails))
+        capital = np.array([bool(CAPITAL.fullmatch(chr(c)))
+                            for c in range(max(map(ord, CAPITALS)) + 1)])
+        _, _, tail_cp, tail_off = token_table(tails)
+        arrays = (class_table(), capital, *token_table(keys),
+                  np.array(key_code, np.int32), np.array(key_span, np.int64),
+                  np.array(tail_ptr, np.int64), tail_cp, tail_off,
+                  np.array(tail_code, np.int32))
+        return {"arrays": arrays, "names": np.array(names, dtype=object)}
 
     def actor(self, code: str) -> Actor:
         return self.actors.get(code) or Actor(code, code, "country")
@@ -441,21 +507,29 @@ def _inside_run(text: str, start: int) -> bool:
 
 def _resolve(text: str, mentions: list[Mention], cog_aliases: frozenset[str]
              ) -> list[Mention]:
-    """Apply the context rules: persons, the US state, "US" in capitals, Congo, the Alliance."""
-    has_lower = text != text.upper()
+    """Apply the context rules: persons, the US state, "US" in capitals, Congo."""
     cog = any(m.text.lower() in cog_aliases for m in mentions)
     out = []
     for m in mentions:
-        if m.text in PERSON_NAMES and has_lower and _is_person(text, m, _title_case(text)):
-            continue
-        if m.text == "Georgia" and GEORGIA_STATE.search(text) and "Tbilisi" not in text:
-            continue
-        if m.text == "US" and not has_lower and not ALL_CAPS_US.search(text):
+        if not _stands(text, m):
             continue
         if cog and m.code == "COD" and m.text.lower() in ("congo", "congolese"):
             m = Mention("COG", m.start, m.end, m.text, m.kind)
         out.append(m)
     return out
+
+
+def _stands(text: str, m: Mention) -> bool:
+    """Whether a mention names its actor in this text: not a person ("Michael Jordan"), not
+    the US state, and "US" in an all-capitals text only where it is clearly the country.
+    One mention and its text suffice, so the codes scan applies it as it goes."""
+    if m.text in PERSON_NAMES:
+        return text == text.upper() or not _is_person(text, m, _title_case(text))
+    if m.text == "Georgia":
+        return not GEORGIA_STATE.search(text) or "Tbilisi" in text
+    if m.text == "US":
+        return text != text.upper() or bool(ALL_CAPS_US.search(text))
+    return True
 
 
 def _is_person(text: str, m: Mention, title_case: bool) -> bool:

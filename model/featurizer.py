@@ -152,6 +152,17 @@ class _Trie:
         return _hash_table(np.asarray(keys, np.int64), np.asarray(list(self.edges.values())))
 
 
+def token_table(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tok_slots, tok_hash, tok_cp, tok_off): strings as `K.token_id` finds them, token t
+    spelled by tok_cp[tok_off[t]:tok_off[t + 1]] and listed under its hash."""
+    spelled = "".join(tokens)
+    tok_cp = code_points(spelled).astype(np.int32) if spelled else np.zeros(1, np.int32)
+    tok_off = np.zeros(len(tokens) + 1, np.int64)
+    tok_off[1:] = np.cumsum([len(t) for t in tokens])
+    tok_hash = _token_hashes(tok_cp, tok_off)
+    return _token_slots(tok_hash, _table_size(len(tokens))), tok_hash, tok_cp, tok_off
+
+
 def build_tables(pipeline) -> dict[str, np.ndarray]:
     """The integer tables the kernels need, derived from a fitted pipeline (pure)."""
     union = pipeline.named_steps["features"]
@@ -181,12 +192,7 @@ def build_tables(pipeline) -> dict[str, np.ndarray]:
             lex_node_entries.setdefault(node, []).extend(entries)
     n_tokens = max(len(tokens), 1)
 
-    spelled = "".join(tokens)
-    tok_cp = code_points(spelled).astype(np.int32) if spelled else np.zeros(1, np.int32)
-    tok_off = np.zeros(len(tokens) + 1, np.int64)
-    tok_off[1:] = np.cumsum([len(t) for t in tokens])
-    tok_hash = _token_hashes(tok_cp, tok_off)
-    tok_slots = _token_slots(tok_hash, _table_size(len(tokens)))
+    tok_slots, tok_hash, tok_cp, tok_off = token_table(list(tokens))
 
     word_keys, word_values = word_trie.table(n_tokens)
     word_cols = np.full(word_trie.n_nodes, -1, np.int32)
@@ -319,7 +325,8 @@ def _cached(name: str, build, needed: tuple = ()) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _classes() -> np.ndarray:
+def class_table() -> np.ndarray:
+    """`character_classes()`, from the disk cache (building it takes a second)."""
     version = hashlib.sha256(unicodedata.unidata_version.encode()).hexdigest()[:12]
     arrays = _cached(f"char-classes-v2-{version}.npz", lambda: {"classes": character_classes()})
     return arrays["classes"]
@@ -356,7 +363,7 @@ class Featurizer:
         self.n_features = self.coef_t.shape[0]
         self.tables = tables
         self.compiled = tables is not None
-        self.classes = _classes() if self.compiled else None  # see character_classes
+        self.classes = class_table() if self.compiled else None  # see character_classes
         self._packed = pack_tables(tables) if self.compiled else None
 
     @classmethod

@@ -98,3 +98,39 @@ def test_codes_scan_gives_the_reference_codes(texts):
 def test_word_boundaries(matcher, text, words):
     assert [m.text for m in matcher.find(text)] == words
     assert matcher.find(text) == reference_find(matcher, text)
+
+
+def compiled(matcher: ActorMatcher, texts: list[str]):
+    """The compiled pass alone: (each text's codes, whether it was sent to the scan)."""
+    import itertools
+
+    import numpy as np
+
+    from model import actor_kernels
+    from model.featurizer import code_points
+
+    offsets = np.fromiter(itertools.accumulate(map(len, texts), initial=0), np.int64)
+    indptr, ids, exact = actor_kernels.simple_codes(
+        code_points("".join(texts)), offsets, *matcher.code_tables["arrays"])
+    names = matcher.code_tables["names"]
+    return [list(names[ids[a:b]]) for a, b in zip(indptr, indptr[1:])], exact.tolist()
+
+
+@pytest.mark.parametrize("text", [
+    "Saudi Arabia and Burkina Faso", "the Gambia, The Hague and THE GAMBIA",
+    "Guinea-Bissau, Guinea and Papua New Guinea", "Saudi Arabia_x met Saudi arabians",
+    "the United States of America and the United Nations", "Niger River or Niger",
+    "Italian Republic and Italian", "McLibya, eLibya, 3Libya", "Security Council of Libya",
+])
+def test_compiled_pass_reads_longer_aliases_as_the_scan_does(matcher, text):
+    """ASCII texts without context words stay in the compiled pass, and agree with it."""
+    codes, exact = compiled(matcher, [text, "Libya"])
+    assert exact == [False, False]
+    assert codes == [sorted({m.code for m in reference_find(matcher, t)}) for t in [text, "Libya"]]
+
+
+@pytest.mark.parametrize("text", ["The US and Jordan", "Saudi Arabİa", "Kinshasa, Congo"])
+def test_context_words_and_non_ascii_spellings_go_to_the_scan(matcher, text):
+    codes, exact = compiled(matcher, [text])
+    assert exact == [True] and codes == [[]]
+    assert matcher.codes_many([text]) == [sorted({m.code for m in reference_find(matcher, text)})]
