@@ -288,8 +288,8 @@ def service(registry: Path, sentences: list[str], article: str, workers: int,
             run["sentences_per_s"] = round(run["requests_per_s"] * 256, 1)
             results["predict_256"].append(run)
         results["tag_article_30"] = wrk(port, "/v1/tag-article", {"text": article}, 8, seconds)
-        results["worker_rss_mb"] = [round(_rss_mb(p), 1) for p in _worker_pids(server.pid)]
         results["worker_memory_mb"] = [memory_parts_mb(p) for p in _worker_pids(server.pid)]
+        results["worker_rss_mb"] = [parts["rss"] for parts in results["worker_memory_mb"]]
         results["requests_before_rss"] = sum(
             run["requests"] for runs in (results["predict_1"], results["predict_256"]) for run in runs
         ) + results["tag_article_30"]["requests"]

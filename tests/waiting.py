@@ -58,34 +58,32 @@ def process_gone(pid: int) -> bool:
     return True
 
 
-def tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
-    """(unsent or unacknowledged, received but unread) bytes of a loopback TCP socket.
-
-    From /proc/net/tcp: the socket bound to `local_port` and connected to `remote_port`,
-    None if there is none.
-    """
+def _tcp_sockets():
+    """(local port, remote port, state, tx queue, rx queue) of each IPv4 TCP socket, from
+    /proc/net/tcp (state "0A" is LISTEN)."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local, remote, queues = fields[1], fields[2], fields[4]
-        if int(local.split(":")[1], 16) == local_port and \
-                int(remote.split(":")[1], 16) == remote_port:
-            tx, rx = queues.split(":")
-            return int(tx, 16), int(rx, 16)
+        tx, rx = fields[4].split(":")
+        yield (int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16), fields[3],
+               int(tx, 16), int(rx, 16))
+
+
+def tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(unsent or unacknowledged, received but unread) bytes of a loopback TCP socket: the
+    one bound to `local_port` and connected to `remote_port`, None if there is none."""
+    for local, remote, _, tx, rx in _tcp_sockets():
+        if local == local_port and remote == remote_port:
+            return tx, rx
     return None
 
 
 def listening_sockets(port: int) -> int:
-    """How many sockets listen on loopback TCP `port` (from /proc/net/tcp).
+    """How many sockets listen on TCP `port`.
 
     Each granian worker binds a socket of its own (SO_REUSEPORT) once its app is built, so
     a server whose first worker answers may still have others that accept nothing.
     """
-    listening = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
-            listening += 1
-    return listening
+    return sum(1 for local, _, state, _, _ in _tcp_sockets() if local == port and state == "0A")
 
 
 def holds_for(predicate, seconds: float, what: str) -> None:
