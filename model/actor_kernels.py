@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .featurizer_kernels import WORD, token_id
-
-IGNORED = -2  # a key that names no actor and starts no longer alias: nothing to do
-EXACT = -1    # a key the Python scan must read in its text
+from .featurizer_kernels import token_id
+from .kernel_constants import ACTOR_EXACT as EXACT
+from .kernel_constants import ACTOR_IGNORED as IGNORED
+from .kernel_constants import WORD
 
 
 @njit(cache=True, _nrt=False)

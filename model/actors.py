@@ -37,10 +37,11 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from . import actor_kernels
+from .kernel_constants import ACTOR_EXACT, ACTOR_IGNORED
 from .errors import LabelError, Problem
 from .featurizer import class_table, code_points, token_table
 from .gc_pause import collections_paused
+from .kernels import kernels
 from .labels import ACTORS_DIR, _read_csv
 
 COUNTRIES_FILE = "countries.csv"
@@ -428,7 +429,7 @@ class ActorMatcher:
         tables = self.code_tables
         offsets = np.fromiter(itertools.accumulate(map(len, texts), initial=0), np.int64,
                               count=len(texts) + 1)
-        indptr, ids, exact = actor_kernels.simple_codes(
+        indptr, ids, exact = kernels().simple_codes(
             code_points("".join(texts)), offsets, *tables["arrays"])
         names = tables["names"][ids].tolist()
         bounds = indptr.tolist()
@@ -450,7 +451,7 @@ class ActorMatcher:
         code_id = {name: i for i, name in enumerate(names)}
 
         def code_of(alias: Alias | None) -> int:
-            return code_id[alias.code] if alias and alias.code else actor_kernels.IGNORED
+            return code_id[alias.code] if alias and alias.code else ACTOR_IGNORED
 
         key_code, key_span, tail_ptr, tails, tail_code = [], [], [0], [], []
         for key in keys:
@@ -460,7 +461,7 @@ class ActorMatcher:
             readable = key.isascii() and all(
                 s.isascii() and s.startswith(key.lower()) for s in spellings.aliases)
             if key in CONTEXT_WORDS or (longer and not readable):
-                key_code.append(actor_kernels.EXACT)
+                key_code.append(ACTOR_EXACT)
             else:
                 key_code.append(code_of(own))
                 tails += [s[len(key):] for s in longer]  # longest first, as spelled

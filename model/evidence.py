@@ -16,8 +16,8 @@ from collections import defaultdict
 from typing import Sequence
 
 import numpy as np
-from . import evidence_kernels as EK
-from .featurizer import _table_size, _token_hashes, _token_slots, code_points
+from .featurizer import _table_size, code_points
+from .kernels import kernels
 
 EVIDENCE_FEATURES = 20  # strongest features per topic that evidence is drawn from
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
@@ -126,12 +126,12 @@ def evidence_tables(features) -> dict[str, np.ndarray]:
     for word in sorted(_stop_words()) + ["?", "0"]:
         known.setdefault(word, len(known))
     known_cp, known_off = _spelled(list(known))
-    known_hash = _token_hashes(known_cp, known_off)
+    known_hash = kernels().token_hashes(known_cp, known_off)
     word_owner_ptr = np.zeros(len(word_ids) + 1, np.int64)
     word_owner_ptr[1:] = np.cumsum([len(ids) for ids in word_ids])
     char_name_cp, char_name_off = _spelled(char_names)
     return {
-        "known_slots": _token_slots(known_hash, _table_size(len(known))),
+        "known_slots": kernels().token_slots(known_hash, _table_size(len(known))),
         "known_hash": known_hash, "known_cp": known_cp, "known_off": known_off,
         "known_term": np.asarray([is_term(w) for w in known], np.int8),
         "word_owner_ptr": word_owner_ptr,
@@ -188,7 +188,7 @@ class EvidenceFinder:
             return [self._reference(rows, i, topics, texts[i]) for i, topics in wanted]
         pair_text = np.asarray([i for i, topics in wanted for _ in topics], np.int64)
         pair_topic = np.asarray([j for _, topics in wanted for j in topics], np.int64)
-        ptr, start, end = EK.evidence_words(
+        ptr, start, end = kernels().evidence_words(
             rows.cp, rows.offsets, rows.indptr, rows.indices, rows.data, rows.owners,
             rows.matched_ptr, rows.matched, self.coef_t, pair_text, pair_topic, self.classes,
             *self._tables, EVIDENCE_FEATURES, self.terms)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .featurizer_kernels import DIGIT, WORD, next_chunk, token_id
-
-EMPTY = -(1 << 62)  # a chunk without a word character: it owns nothing
+from .featurizer_kernels import next_chunk, token_id
+from .kernel_constants import DIGIT, WORD
+from .kernel_constants import EMPTY_CHUNK as EMPTY
 
 
 @njit(cache=True, _nrt=False)

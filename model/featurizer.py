@@ -3,9 +3,9 @@
 The fitted scikit-learn Pipeline stays the artifact and the reference. At load time its
 vocabularies become integer tables (`build_tables`, cached on disk by the artifact's
 sha256); `Featurizer.rows` then normalises each text once in Python and counts every
-word, char_wb and lexicon feature of the batch in one numba call (`featurizer_kernels`),
-applies scikit-learn's own sublinear-tf and idf arithmetic with numpy, and
-`Featurizer.scores` makes one sparse-dense product. Tests assert the scores equal
+word, char_wb and lexicon feature of the batch in one compiled call (`featurizer_kernels`,
+through `kernels`), applies scikit-learn's own sublinear-tf and idf arithmetic with numpy,
+and `Featurizer.scores` makes one sparse-dense product. Tests assert the scores equal
 `pipeline.predict_proba`. A pipeline this module cannot reproduce exactly (another
 analyzer, stop words, l2 norm) is scored by the pipeline itself: slower, never different.
 """
@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import featurizer_kernels as K
+from . import kernel_constants as C
+from .disk_cache import cached_arrays
+from .kernels import kernels
 from .features import TOKEN_PATTERN, normalize_text
 
 TABLES_FORMAT = 2  # bump when build_tables changes what it stores
@@ -72,7 +72,7 @@ def character_classes() -> np.ndarray:
     space = np.fromiter((c.isspace() for c in chars), dtype=bool, count=_MAX_CODE_POINT)
     digit = np.fromiter((c.isdigit() for c in chars), dtype=bool, count=_MAX_CODE_POINT)
     word[ord("_")] = True
-    return (word * K.WORD + space * K.SPACE + digit * K.DIGIT).astype(np.uint8)
+    return (word * C.WORD + space * C.SPACE + digit * C.DIGIT).astype(np.uint8)
 
 
 def code_points(text: str) -> np.ndarray:
@@ -80,9 +80,11 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An open-addressing table (load <= 1/2) of non-negative int64 keys, for `K.lookup`."""
-    return _fill(np.asarray(keys, np.int64), np.asarray(values, np.int32), _table_size(len(keys)))
+def hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing table (load <= 1/2) of non-negative int64 keys, for `lookup` in
+    `featurizer_kernels`."""
+    return kernels().fill_table(np.asarray(keys, np.int64), np.asarray(values, np.int32),
+                               _table_size(len(keys)))
 
 
 def _table_size(n: int) -> int:
@@ -91,28 +93,6 @@ def _table_size(n: int) -> int:
     while size < 2 * n:
         size *= 2
     return size
-
-
-@K.njit(cache=True)
-def _fill(keys, values, size):
-    table_keys = np.full(size, -1, np.int64)
-    table_values = np.full(size, -1, np.int32)
-    mask = size - 1
-    for n in range(keys.shape[0]):
-        i = K.slot_of(keys[n], mask)
-        while table_keys[i] != -1 and table_keys[i] != keys[n]:
-            i = (i + 1) & mask
-        table_keys[i] = keys[n]
-        table_values[i] = values[n]
-    return table_keys, table_values
-
-
-@K.njit(cache=True)
-def _token_hashes(tok_cp, tok_off):
-    out = np.empty(tok_off.shape[0] - 1, np.int64)
-    for t in range(out.shape[0]):
-        out[t] = K.token_hash(tok_cp, tok_off[t], tok_off[t + 1])
-    return out
 
 
 def _check_vectorizer(name: str, vec, analyzer: str) -> None:
@@ -149,18 +129,19 @@ class _Trie:
 
     def table(self, n_tokens: int) -> tuple[np.ndarray, np.ndarray]:
         keys = [parent * n_tokens + t for parent, t in self.edges]
-        return _hash_table(np.asarray(keys, np.int64), np.asarray(list(self.edges.values())))
+        return hash_table(np.asarray(keys, np.int64), np.asarray(list(self.edges.values())))
 
 
 def token_table(tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(tok_slots, tok_hash, tok_cp, tok_off): strings as `K.token_id` finds them, token t
-    spelled by tok_cp[tok_off[t]:tok_off[t + 1]] and listed under its hash."""
+    """(tok_slots, tok_hash, tok_cp, tok_off): strings as `featurizer_kernels.token_id`
+    finds them, token t spelled by tok_cp[tok_off[t]:tok_off[t + 1]] and listed under its
+    hash."""
     spelled = "".join(tokens)
     tok_cp = code_points(spelled).astype(np.int32) if spelled else np.zeros(1, np.int32)
     tok_off = np.zeros(len(tokens) + 1, np.int64)
     tok_off[1:] = np.cumsum([len(t) for t in tokens])
-    tok_hash = _token_hashes(tok_cp, tok_off)
-    return _token_slots(tok_hash, _table_size(len(tokens))), tok_hash, tok_cp, tok_off
+    tok_hash = kernels().token_hashes(tok_cp, tok_off)
+    return kernels().token_slots(tok_hash, _table_size(len(tokens))), tok_hash, tok_cp, tok_off
 
 
 def build_tables(pipeline) -> dict[str, np.ndarray]:
@@ -214,7 +195,7 @@ def build_tables(pipeline) -> dict[str, np.ndarray]:
             key = key * base + int(alphabet[ord(c)])
         char_keys_list.append(key)
         char_cols.append(col)
-    char_keys, char_values = _hash_table(np.asarray(char_keys_list, np.int64),
+    char_keys, char_values = hash_table(np.asarray(char_keys_list, np.int64),
                                          np.asarray(char_cols))
 
     lex_keys, lex_values = lex_trie.table(n_tokens)
@@ -229,9 +210,9 @@ def build_tables(pipeline) -> dict[str, np.ndarray]:
     idf = np.ones(len(col_flags), np.float64)
     for vec, lo in ((words, 0), (chars, n_words)):
         block = slice(lo, lo + len(vec.vocabulary_))
-        col_flags[block] |= K.LOGGED if vec.sublinear_tf else 0
+        col_flags[block] |= C.LOGGED if vec.sublinear_tf else 0
         if vec.use_idf:
-            col_flags[block] |= K.WEIGHTED
+            col_flags[block] |= C.WEIGHTED
             idf[block] = vec.idf_
     scalars = {"n_tokens": n_tokens, "word_min": words.ngram_range[0],
                "word_max": words.ngram_range[1], "base": base,
@@ -240,7 +221,7 @@ def build_tables(pipeline) -> dict[str, np.ndarray]:
                "n_lex_cols": len(lex_columns)}
     return {
         "format": np.asarray([TABLES_FORMAT]),
-        "scalars": np.asarray([scalars[k] for k in K.SCALARS], np.int64),
+        "scalars": np.asarray([scalars[k] for k in C.SCALARS], np.int64),
         "tok_slots": tok_slots, "tok_hash": tok_hash, "tok_cp": tok_cp, "tok_off": tok_off,
         "word_keys": word_keys, "word_values": word_values, "word_cols": word_cols,
         "alphabet": alphabet, "char_keys": char_keys, "char_values": char_values,
@@ -271,7 +252,7 @@ def log_tf_table(size: int = 1 << 16) -> np.ndarray:
 def pack_tables(tables: dict[str, np.ndarray]) -> tuple:
     """(ints, int layout, floats, float layout): the tables as two arrays plus [start, end)s."""
     packed = []
-    for names, dtype in ((K.INT_TABLES, np.int64), (K.FLOAT_TABLES, np.float64)):
+    for names, dtype in ((C.INT_TABLES, np.int64), (C.FLOAT_TABLES, np.float64)):
         parts = [np.asarray(tables[n], dtype).ravel() for n in names]
         ends = np.cumsum([len(p) for p in parts])
         layout = np.column_stack([ends - [len(p) for p in parts], ends]).ravel()
@@ -279,57 +260,12 @@ def pack_tables(tables: dict[str, np.ndarray]) -> tuple:
     return tuple(packed)
 
 
-@K.njit(cache=True)
-def _token_slots(hashes, size):
-    """Slots listing every token id under its hash (equal hashes get separate slots)."""
-    slots = np.full(size, -1, np.int32)
-    mask = size - 1
-    for t in range(hashes.shape[0]):
-        i = K.slot_of(hashes[t], mask)
-        while slots[i] != -1:
-            i = (i + 1) & mask
-        slots[i] = t
-    return slots
-
-
-def cache_dirs() -> list[Path]:
-    """Where tables are cached: $SECTAG_CACHE_DIR, the user cache, then the temp dir."""
-    dirs = [Path(os.environ["SECTAG_CACHE_DIR"])] if os.environ.get("SECTAG_CACHE_DIR") else []
-    dirs.append(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sectag")
-    dirs.append(Path(tempfile.gettempdir()) / f"sectag-cache-{os.getuid()}")
-    return dirs
-
-
-def _cached(name: str, build, needed: tuple = ()) -> dict[str, np.ndarray]:
-    """Arrays from the first cache dir holding `name` (with `needed` keys), else built and
-    saved where writable (atomically, so a reader never sees half a file)."""
-    for folder in cache_dirs():
-        try:
-            with np.load(folder / name, allow_pickle=False) as data:
-                arrays = dict(data)
-            if set(needed) <= set(arrays):
-                return arrays
-        except (OSError, ValueError, EOFError):
-            continue
-    arrays = build()
-    for folder in cache_dirs():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, folder / name)
-            break
-        except OSError as exc:
-            _log.debug("cannot cache %s in %s: %s", name, folder, exc)
-    return arrays
-
-
 def class_table() -> np.ndarray:
     """`character_classes()`, from the disk cache (building it takes a second)."""
     version = hashlib.sha256(unicodedata.unidata_version.encode()).hexdigest()[:12]
-    arrays = _cached(f"char-classes-v2-{version}.npz", lambda: {"classes": character_classes()})
-    return arrays["classes"]
+    arrays = cached_arrays(f"char-classes-v2-{version}.npz",
+                           lambda: {"classes": character_classes()})
+    return np.ascontiguousarray(arrays["classes"], np.uint8)  # the kernels' own dtype
 
 
 def tables_of(pipeline, *, artifact_sha256: str | None = None) -> dict[str, np.ndarray] | None:
@@ -338,7 +274,7 @@ def tables_of(pipeline, *, artifact_sha256: str | None = None) -> dict[str, np.n
     try:
         if artifact_sha256:
             name = f"featurizer-{artifact_sha256}-v{TABLES_FORMAT}.npz"
-            return _cached(name, lambda: build_tables(pipeline), K.INT_TABLES + K.FLOAT_TABLES)
+            return cached_arrays(name, lambda: build_tables(pipeline), C.INT_TABLES + C.FLOAT_TABLES)
         return build_tables(pipeline)
     except Unsupported as exc:
         _log.warning("scoring with the pipeline itself: %s", exc)
@@ -365,6 +301,7 @@ class Featurizer:
         self.compiled = tables is not None
         self.classes = class_table() if self.compiled else None  # see character_classes
         self._packed = pack_tables(tables) if self.compiled else None
+        self._kernels = kernels()
 
     @classmethod
     def load(cls, pipeline, *, artifact_sha256: str | None = None) -> "Featurizer":
@@ -385,8 +322,8 @@ class Featurizer:
         cp = code_points("".join(normalized))
         offsets = np.fromiter(itertools.accumulate(map(len, normalized), initial=0), np.int64,
                               count=len(normalized) + 1)
-        indptr, indices, raw, data, overflow, owners, matched_ptr, matched = K.count_features(
-            cp, offsets, self.classes, *self._packed)
+        counted = self._kernels.count_features(cp, offsets, self.classes, *self._packed)
+        indptr, indices, raw, data, overflow, owners, matched_ptr, matched = counted
         if overflow:  # a feature counted beyond the log table: numpy's own arithmetic
             data = tfidf(raw, indices, self.tables)
         return FeatureRows(indptr, indices, data, normalized, self.n_features, owners,
@@ -394,7 +331,7 @@ class Featurizer:
 
     def scores(self, rows: FeatureRows) -> np.ndarray:
         """Rows x topics probabilities: one sparse-dense product, then the sigmoid."""
-        z = K.sigmoid_exponents(rows.indptr, rows.indices, rows.data, self.coef_t,
+        z = self._kernels.sigmoid_exponents(rows.indptr, rows.indices, rows.data, self.coef_t,
                                 self.intercept)
         np.exp(z, out=z)  # the rest of _sigmoid's arithmetic, in place: 1 / (1 + exp(-z'))
         z += 1.0
@@ -405,12 +342,12 @@ def tfidf(raw: np.ndarray, indices: np.ndarray, tables: dict) -> np.ndarray:
     """TfidfTransformer's arithmetic on raw counts with numpy, in float32 as it does it."""
     data = raw.astype(np.float32)
     flags = tables["col_flags"][indices]
-    logged = (flags & K.LOGGED) > 0
+    logged = (flags & C.LOGGED) > 0
     part = data[logged]
     np.log(part, out=part)
     part += 1.0
     data[logged] = part
-    weighted = (flags & K.WEIGHTED) > 0
+    weighted = (flags & C.WEIGHTED) > 0
     part = data[weighted]
     part *= tables["idf"][indices[weighted]]
     data[weighted] = part

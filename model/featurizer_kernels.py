@@ -16,10 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-WORD = 1   # class bit: the character matches `\w` (str.isalnum() or "_")
-SPACE = 2  # class bit: str.isspace(), the separators of str.split()
-DIGIT = 4  # class bit: str.isdigit() (evidence leaves digit strings out)
-APOSTROPHE, HYPHEN = 39, 45
+from .kernel_constants import APOSTROPHE, HYPHEN, LOGGED, SPACE, WEIGHTED, WORD
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -183,17 +181,6 @@ def _grow(indices, counts, owners, need):
     new_counts[:counts.shape[0]] = counts
     new_owners[:owners.shape[0]] = owners
     return new_indices, new_counts, new_owners
-
-
-# The order of the integer tables packed into one array (see featurizer.pack_tables); one
-# packed array keeps a call's argument count, hence numba's dispatch time, small.
-INT_TABLES = ("scalars", "tok_slots", "tok_hash", "tok_cp", "tok_off", "word_keys",
-              "word_values", "word_cols", "alphabet", "char_keys", "char_values", "lex_keys",
-              "lex_values", "lex_node_start", "lex_node_entries", "entry_cols", "col_flags")
-SCALARS = ("n_tokens", "word_min", "word_max", "base", "char_min", "char_max", "char_offset",
-           "lex_max", "lex_offset", "n_lex_cols")
-LOGGED, WEIGHTED = 1, 2  # col_flags bits: sublinear tf, idf weight
-FLOAT_TABLES = ("idf", "log_tf", "lex_scale")
 
 
 @njit(cache=True)
@@ -376,3 +363,40 @@ def sigmoid_exponents(indptr, indices, data, coef_t, intercept):
         for k in range(n_topics):
             z[r, k] = -min(max(z[r, k] + intercept[k], -35.0), 35.0)
     return z
+
+
+@njit(cache=True)
+def fill_table(keys, values, size):
+    """An open-addressing table (keys, values) of the non-negative int64 keys, for `lookup`."""
+    table_keys = np.full(size, -1, np.int64)
+    table_values = np.full(size, -1, np.int32)
+    mask = size - 1
+    for n in range(keys.shape[0]):
+        i = slot_of(keys[n], mask)
+        while table_keys[i] != -1 and table_keys[i] != keys[n]:
+            i = (i + 1) & mask
+        table_keys[i] = keys[n]
+        table_values[i] = values[n]
+    return table_keys, table_values
+
+
+@njit(cache=True)
+def token_hashes(tok_cp, tok_off):
+    """Each spelled token's `token_hash` (token t is tok_cp[tok_off[t]:tok_off[t + 1]])."""
+    out = np.empty(tok_off.shape[0] - 1, np.int64)
+    for t in range(out.shape[0]):
+        out[t] = token_hash(tok_cp, tok_off[t], tok_off[t + 1])
+    return out
+
+
+@njit(cache=True)
+def token_slots(hashes, size):
+    """Slots listing every token id under its hash (equal hashes get separate slots)."""
+    slots = np.full(size, -1, np.int32)
+    mask = size - 1
+    for t in range(hashes.shape[0]):
+        i = slot_of(hashes[t], mask)
+        while slots[i] != -1:
+            i = (i + 1) & mask
+        slots[i] = t
+    return slots

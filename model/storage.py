@@ -355,6 +355,6 @@ class ObjectStore:
 
 def _cache_path(sha256: str) -> Path:
     """Downloaded registry files by sha256, in the featurizer's cache folder convention."""
-    from .featurizer import cache_dirs
+    from .disk_cache import cache_dirs
 
     return cache_dirs()[0] / "registry" / sha256

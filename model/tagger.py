@@ -17,7 +17,7 @@ from .actors import ActorMatcher, Mention
 from .articles import carried
 from .errors import InputError
 from .evidence import EvidenceFinder, FeatureIndex
-from .featurizer import Featurizer, FeatureRows
+from .featurizer import Featurizer, FeatureRows, hash_table
 from .gc_pause import collections_paused
 from .partners import PartnerRule, rank_partners, unit_of
 from .segment import split_sentences
@@ -168,14 +168,20 @@ class Tagger:
         by_index = self._evidence_finder.find_many(rows, [(0, wanted)], [text])[0]
         return {self.topics[j]: by_index[j] for j in wanted}
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, every_kernel: bool = False) -> None:
         """Call every compiled kernel the service uses once (featurizing, scoring, evidence
         for every topic, actors). In a fresh process numba compiles and caches them; in a
-        worker it loads them from that cache and the actor tables get built, which a
-        request would otherwise wait for (0.4 s, measured on a first /v1/predict)."""
+        worker they get loaded and the actor tables built, which a request would otherwise
+        wait for (0.4 s, measured on a first /v1/predict).
+
+        every_kernel: also the batch pass's actor codes and the table builder, so that
+        `kernels.build` finds each entry point compiled (workers need neither)."""
         text = "Egypt will train Libyan police cadres. Ministers met in Tripoli."
         self.tag_article(text, title="Égypte")
         self.explain(text, self.topics)
+        if every_kernel:
+            self.actors.codes_many([text])
+            hash_table(np.arange(2), np.arange(2))
 
     def article_topics(self, scores: np.ndarray) -> list[str]:
         """An article's topics from its units' scores (rows: title and sentences)."""

@@ -26,12 +26,14 @@ def app_from_environment():
 
 
 def compile_kernels() -> int:
-    """Tag once in a short-lived process before the workers start, so that numba compiles
-    the kernels and caches them on disk; the process's exit code (0: done). The config
-    comes from the SECTAG_* variables, as the workers' does.
+    """Tag once in a short-lived process before the workers start, so that the workers find
+    the kernels compiled; the process's exit code (0: done). The config comes from the
+    SECTAG_* variables, as the workers' does.
 
     A worker that compiles them itself keeps LLVM's compile memory: 404 MB after its first
-    request against 180 MB for one that loads them from the cache (measured, 2 workers).
+    request against 180 MB for one that loads them from numba's cache (measured, 2
+    workers). The process also builds them ahead of time where no build matches their
+    source (`model.kernels`), so that workers import neither numba nor LLVM.
     """
     code = f"from {__name__} import compile_here; compile_here()"
     exitcode = subprocess.run([sys.executable, "-c", code]).returncode
@@ -41,7 +43,10 @@ def compile_kernels() -> int:
 
 
 def compile_here() -> None:
-    """Load the configured model and call each of its kernels (see `compile_kernels`)."""
+    """Load the configured model, call each of its kernels, and build them ahead of time if
+    no build is there (see `compile_kernels`). A failed build is logged: workers then use
+    numba's JIT, which the calls have just cached."""
+    from model import kernels
     from model.errors import SectagError
     from model.tagger import Tagger
 
@@ -49,9 +54,16 @@ def compile_here() -> None:
     from .config import from_env
 
     try:
-        Tagger.from_registry(open_registry(from_env())).warm_up()
+        tagger = Tagger.from_registry(open_registry(from_env()))
     except SectagError as exc:  # no model yet, store down: the workers say why
         raise SystemExit(f"kernels not compiled: {exc}") from exc
+    tagger.warm_up(every_kernel=True)
+    if kernels.kernels().origin == "jit" and os.environ.get("SECTAG_KERNELS") != "jit":
+        try:
+            path = kernels.build()
+            log.warning('{"event": "kernels_built", "path": "%s"}', path)
+        except kernels.KernelBuildError as exc:
+            log.warning('{"event": "kernels_not_built", "reason": "%s"}', exc)
 
 
 def serve(config: dict, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,

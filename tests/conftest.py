@@ -100,6 +100,33 @@ def full_registry(tmp_path_factory, labels) -> Registry:
     return reg
 
 
+BUILD_KERNELS = """
+import sys
+from model import kernels
+from model.registry import Registry
+from model.tagger import Tagger
+Tagger.from_registry(Registry(sys.argv[1])).warm_up(every_kernel=True)
+print(kernels.build())
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_kernels(full_registry) -> Path:
+    """The kernels built ahead of time into the user cache, as `sectag serve` builds them,
+    before any test tags: the suite's processes and servers then run what workers run.
+    Built in a process of its own (SECTAG_KERNELS=jit), whose JIT knows one signature of
+    each kernel."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SECTAG_KERNELS": "jit"}
+    done = subprocess.run([sys.executable, "-c", BUILD_KERNELS, str(full_registry.root)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"the kernel build failed: {done.stderr[-3000:]}"
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="session")
 def tagger(full_registry) -> Tagger:
     """The Tagger a worker serves: the version's serving form, no pipeline."""

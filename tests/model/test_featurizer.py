@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import LABELS
 from model import featurizer_kernels as K
+from model.kernel_constants import SCALARS
 from model.evidence import FeatureIndex, reference_evidence
 from model.featurizer import Featurizer, build_tables
 from model.labels import read_labelled_file
@@ -164,7 +165,7 @@ def test_lexicon_evidence_names_the_entry(each_tagger, pipeline):
         pytest.skip("no lexicon in labels/lexicons")
     key, entries = next((k, v) for k, v in lexicon.table_.items() if len(k) == 1)
     rows, _ = tagger.scores([f"Troops fought {key[0]} near the border."])
-    column = tagger.featurizer.tables["scalars"][K.SCALARS.index("lex_offset")] \
+    column = tagger.featurizer.tables["scalars"][SCALARS.index("lex_offset")] \
         + lexicon.entries_[entries[0]][0]
     names = tagger._evidence_finder._entry_names(rows, 0, column - tagger._evidence_finder.lex_start)
     assert lexicon.entries_[entries[0]][1] in names
@@ -187,7 +188,7 @@ def test_tables_are_cached_and_a_read_only_cache_is_no_error(pipeline, tmp_path,
 
 def test_token_hash_collisions_are_verified():
     """Tokens sharing one hash: lookups compare code points, so each finds its own id."""
-    from model.featurizer import _token_slots, code_points
+    from model.featurizer import code_points
 
     tokens = ["ab", "cd", "abc"]
     tok_cp = code_points("".join(tokens)).astype(np.int64)
@@ -195,7 +196,7 @@ def test_token_hash_collisions_are_verified():
     for want, token in enumerate(tokens):
         query = code_points(token).astype(np.int64)
         tok_hash = np.full(3, K.token_hash(query, 0, len(token)), np.int64)  # all collide
-        slots = _token_slots(tok_hash, 16).astype(np.int64)
+        slots = K.token_slots(tok_hash, 16).astype(np.int64)
         assert K.token_id(query, 0, len(token), slots, tok_hash, tok_cp, tok_off) == want
         other = code_points("zz").astype(np.int64)
         assert K.token_id(other, 0, 2, slots, tok_hash, tok_cp, tok_off) == -1
