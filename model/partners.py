@@ -53,9 +53,9 @@ class PartnerRule:
     """The scorer's weights (one per `FEATURES` entry), bias and cut (see the module
     docstring); the defaults are the fit on the training articles."""
 
-    weights: tuple[float, ...] = (0.837, 0.735, 0.502, 0.777, 0.134, 0.9, -0.417, -0.197)
-    bias: float = -3.177
-    threshold: float = 0.6
+    weights: tuple[float, ...] = (0.975, 0.844, 0.51, 0.893, 0.074, 1.077, -0.476, -0.227)
+    bias: float = -3.851
+    threshold: float = 0.5
     lead_sentences: int = 2
     max_partners: int = 4
 
