@@ -18,21 +18,35 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.metrics import (average_precision_score, f1_score, hamming_loss,
                              precision_recall_fscore_support)
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 DEFAULT_FOLDS = 5
 
 
-def grouped_folds(groups: list[str], n_splits: int = DEFAULT_FOLDS) -> list[tuple]:
-    """Deterministic (train, test) index pairs; a group never straddles the two."""
+def grouped_folds(groups: list[str], n_splits: int = DEFAULT_FOLDS,
+                  strata: list | None = None) -> list[tuple]:
+    """Deterministic (train, test) index pairs; a group never straddles the two.
+
+    With `strata` (one value per row), each stratum's rows are spread evenly over the folds
+    (scikit-learn's StratifiedGroupKFold) when every stratum has a group per fold: the
+    labels' few real-text articles then never crowd into one fold as group sizes shift.
+    """
     n_groups = len(set(groups))
     if n_groups < 2:
         raise ValueError("cross-validation needs at least two groups of rows")
-    splitter = GroupKFold(n_splits=min(n_splits, n_groups))
+    n_splits = min(n_splits, n_groups)
     dummy = np.zeros(len(groups))
-    return list(splitter.split(dummy, groups=groups))
+    if strata is not None:
+        groups_per_stratum: dict = {}
+        for group, stratum in zip(groups, strata):
+            groups_per_stratum.setdefault(stratum, set()).add(group)
+        if len(groups_per_stratum) > 1 and \
+                min(map(len, groups_per_stratum.values())) >= n_splits:
+            splitter = StratifiedGroupKFold(n_splits=n_splits)
+            return list(splitter.split(dummy, list(strata), groups=groups))
+    return list(GroupKFold(n_splits=n_splits).split(dummy, groups=groups))
 
 
 def fit_params(sample_weight: np.ndarray | None, rows: np.ndarray | None = None) -> dict:

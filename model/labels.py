@@ -101,6 +101,15 @@ class LabelSet:
     def groups(self) -> list[str]:
         return [r.group for r in self.rows]
 
+    def folds(self, n_splits: int | None = None) -> list[tuple]:
+        """Grouped CV folds with the seed articles (the real outlets' text) spread over the
+        folds, so their figures do not hinge on where group sizes happen to put them.
+        Reviewed rows are not a stratum: reviewing a row never moves the folds."""
+        from .crossval import DEFAULT_FOLDS, grouped_folds  # here: serving never loads sklearn
+
+        return grouped_folds(self.groups, n_splits or DEFAULT_FOLDS,
+                             strata=[r.source not in (AUTHORED, REVIEW) for r in self.rows])
+
     def indicator_matrix(self):
         """Rows x topics 0/1 matrix in topic order."""
         return indicator_matrix(self.rows, self.topic_names)

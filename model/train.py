@@ -14,7 +14,7 @@ import sklearn
 from sklearn.metrics import f1_score
 
 from .articles import DEFAULT_SUPPORT, article_indices, tune_article_thresholds
-from .crossval import (cross_fitted_predictions, grouped_folds, multilabel_metrics,
+from .crossval import (cross_fitted_predictions, multilabel_metrics,
                        out_of_fold_scores, tune_thresholds)
 from .corpus import corpus_counts
 from .labels import REVIEW, LabelSet
@@ -98,7 +98,7 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
     params = {**DEFAULT_PARAMS, **(params or {})}
     pipeline = build_pipeline(params, seed=seed, lexicons=entries_as_params(labels.lexicons))
     texts, Y, topics = labels.texts, labels.indicator_matrix(), labels.topic_names
-    folds = grouped_folds(labels.groups)
+    folds = labels.folds()
     reviewed = np.array([row.source == REVIEW for row in labels.rows], dtype=bool)
     if review_weight is not None or not reviewed.any():
         candidates = (DEFAULT_REVIEW_WEIGHT if review_weight is None else review_weight,)
@@ -135,7 +135,8 @@ def train(labels: LabelSet, *, params: dict | None = None, seed: int = DEFAULT_S
             "tuned_on_articles": len(articles)},
         "lexicons": {topic: sum(e.topic == topic for e in labels.lexicons)
                      for topic in sorted({e.topic for e in labels.lexicons})},
-        "cv": {"scheme": f"GroupKFold({len(folds)}) by article / authored batch; "
+        "cv": {"scheme": f"{len(folds)} grouped folds by article / authored batch, seed "
+                         "articles spread over the folds; "
                          "thresholds cross-fitted on the other folds",
                "groups": len(set(labels.groups)), **cv},
         "params": json_params(params),

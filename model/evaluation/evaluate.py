@@ -13,7 +13,7 @@ from sklearn.metrics import precision_recall_curve
 from .actor_metrics import actor_results
 from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
-from ..crossval import (cross_fitted_thresholds, grouped_folds, multilabel_metrics,
+from ..crossval import (cross_fitted_thresholds, multilabel_metrics,
                        out_of_fold_scores)
 from ..labels import (AUTHORED, REVIEW, LabelSet, Row, Topic, indicator_matrix,
                       read_labelled_file)
@@ -23,9 +23,10 @@ from ..registry import Registry
 from ..tagger import Tagger
 from ..train import DEFAULT_REVIEW_WEIGHT, pipeline_params, review_weights
 
-GROUPING = ("GroupKFold by group: each article (seed or labelled article) is one group; other "
-            "authored sentences are grouped by their batch file, one region and set of facts "
-            "per batch, so near-paraphrases of one fact never straddle train and test")
+GROUPING = ("StratifiedGroupKFold by group: each article (seed or labelled article) is one "
+            "group; other authored sentences are grouped by their batch file, one region and set "
+            "of facts per batch, so near-paraphrases of one fact never straddle train and test; "
+            "the seed articles (real outlets' text) are spread evenly over the folds")
 ERRORS_PER_TOPIC = 25
 
 
@@ -83,7 +84,7 @@ def cross_validate(labels: LabelSet, manifest: dict,
     """Grouped-CV predictions of the version's configuration on the current labels."""
     topics = labels.topic_names
     texts, Y = labels.texts, labels.indicator_matrix()
-    folds = grouped_folds(labels.groups)
+    folds = labels.folds()
     pipeline = build_pipeline(pipeline_params(manifest.get("params", {})),
                               seed=manifest.get("seed", 0),
                               lexicons=entries_as_params(labels.lexicons))

@@ -42,8 +42,31 @@ def test_fitted_model_carries_topics_and_thresholds(tiny_labels, tiny_trained):
 
 def test_folds_never_split_a_group(labels):
     groups = np.asarray(labels.groups)
-    for train_idx, test_idx in grouped_folds(labels.groups):
-        assert not set(groups[train_idx]) & set(groups[test_idx])
+    for folds in (grouped_folds(labels.groups), labels.folds()):
+        for train_idx, test_idx in folds:
+            assert not set(groups[train_idx]) & set(groups[test_idx])
+        assert sorted(np.concatenate([test for _, test in folds])) == list(range(len(groups)))
+
+
+def test_folds_spread_the_real_articles(labels):
+    """The five seed articles land in five different folds (by group size alone, four of them
+    shared one), and stay spread when more authored batches join the labels."""
+    groups = np.asarray(labels.groups)
+    real = {r.group for r in labels.rows if r.source not in ("authored", "review")}
+    assert len(real) == 5
+    extra = [f"authored:extra-{i // 7}" for i in range(60)]
+    strata = [r.group in real for r in labels.rows] + [False] * len(extra)
+    for folds, names in ((labels.folds(), groups),
+                         (grouped_folds(list(groups) + extra, strata=strata),
+                          np.asarray(list(groups) + extra))):
+        assert [len(real & set(names[test])) for _, test in folds] == [1] * 5
+
+
+def test_folds_fall_back_when_a_stratum_is_too_small():
+    groups = [f"g{i}" for i in range(10)]
+    strata = [i == 0 for i in range(10)]  # one real group: fewer than the folds
+    assert [list(t) for _, t in grouped_folds(groups, strata=strata)] == \
+        [list(t) for _, t in grouped_folds(groups)]
 
 
 @given(st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=1, max_size=60))
