@@ -22,7 +22,7 @@ DEFAULT_PARAMS: dict = {
     "features__chars__norm": None,
     # A lexicon hit counts like a strong word: the classifier decides how much it weighs.
     "features__lexicon__scale": 3.0,
-    "clf__C": 0.01,
+    "clf__C": 0.1,
     "clf__solver": "lbfgs",
 }
 
