@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.metrics import (average_precision_score, f1_score, hamming_loss,
                              precision_recall_fscore_support)
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion
+
+from .sparse import hstack_csr
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 DEFAULT_FOLDS = 5
@@ -79,7 +80,7 @@ def _featurize(union: FeatureUnion, texts: np.ndarray, lock_path: str | None):
     builds one, or stacks the blocks; the word and lexicon blocks (small matrices, but
     seconds of work) and the other processes' classifier fits overlap it. The union ends
     fitted exactly as by its own fit_transform (its transformers are fitted in place, in
-    order; sparse blocks are stacked as it stacks them).
+    order; sparse blocks are stacked into the same arrays as its hstack, in half the memory).
     """
     blocks = []
     for _, transformer in union.transformer_list:
@@ -87,7 +88,7 @@ def _featurize(union: FeatureUnion, texts: np.ndarray, lock_path: str | None):
         with exclusive(lock_path if heavy else None):
             blocks.append(transformer.fit_transform(texts))
     with exclusive(lock_path):
-        return sp.hstack(blocks).tocsr()
+        return hstack_csr(blocks)
 
 
 def _fit(pipeline, texts: np.ndarray, Y: np.ndarray, rows: np.ndarray,
