@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .labels import AUTHORED, REVIEW, LabelSet
+from .labels import REVIEW, LabelSet
 
 
 def corpus_counts(labels: LabelSet) -> dict:
     Y = labels.indicator_matrix()
     per_row = Y.sum(axis=1)
     review_rows = sum(r.source == REVIEW for r in labels.rows)
-    seed_rows = sum(r.source not in (AUTHORED, REVIEW) for r in labels.rows)
+    seed_rows = sum(r.is_seed for r in labels.rows)
     return {
         "rows": len(labels.rows),
         "seed_rows": seed_rows,

@@ -63,11 +63,16 @@ class Row:
         return dict(self.extra).get(column, "")
 
     @property
+    def is_seed(self) -> bool:
+        """A sentence of a seed article (real outlets' text), not authored or reviewed."""
+        return self.source not in (AUTHORED, REVIEW)
+
+    @property
     def article(self) -> str:
         """The article the row belongs to: its `article` column, or its seed file."""
         if self.get("article"):
             return f"{self.file}:{self.get('article')}"
-        return self.source if self.source not in (AUTHORED, REVIEW) else ""
+        return self.source if self.is_seed else ""
 
     @property
     def group(self) -> str:
@@ -108,7 +113,7 @@ class LabelSet:
         from .crossval import DEFAULT_FOLDS, grouped_folds  # here: serving never loads sklearn
 
         return grouped_folds(self.groups, n_splits or DEFAULT_FOLDS,
-                             strata=[r.source not in (AUTHORED, REVIEW) for r in self.rows])
+                             strata=[r.is_seed for r in self.rows])
 
     def indicator_matrix(self):
         """Rows x topics 0/1 matrix in topic order."""

@@ -29,10 +29,7 @@ def hstack_csr(blocks: list) -> sp.csr_matrix:
     for b in blocks:
         row_nnz += np.diff(b.indptr)
     nnz = int(row_nnz.sum())
-    int32 = np.iinfo(np.int32).max
-    wide = max(nnz, n_cols - 1) > int32 or any(b.indptr.dtype == np.int64 and
-                                               b.indptr[-1] > int32 for b in blocks)
-    index_dtype = np.int64 if wide else np.int32
+    index_dtype = np.int64 if max(nnz, n_cols - 1) > np.iinfo(np.int32).max else np.int32
     indptr = np.zeros(n_rows + 1, dtype=index_dtype)
     np.cumsum(row_nnz, out=indptr[1:])
     data = np.empty(nnz, dtype=np.result_type(*(b.dtype for b in blocks)))

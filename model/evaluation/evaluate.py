@@ -15,7 +15,7 @@ from .article_metrics import cross_validated_articles, external_articles
 from .baselines import KeywordBaseline, MajorityBaseline, cross_validated
 from ..crossval import (cross_fitted_thresholds, multilabel_metrics,
                        out_of_fold_scores)
-from ..labels import (AUTHORED, REVIEW, LabelSet, Row, Topic, indicator_matrix,
+from ..labels import (REVIEW, LabelSet, Row, Topic, indicator_matrix,
                       read_labelled_file)
 from ..lexicon import entries_as_params
 from ..pipeline import build_pipeline
@@ -100,7 +100,7 @@ def cross_validate(labels: LabelSet, manifest: dict,
         fold_of[test] = k
     kw_pred = cross_validated(KeywordBaseline(labels.topics), texts, Y, folds)
     maj_pred = cross_validated(MajorityBaseline(), texts, Y, folds)
-    seed = np.array([r.source not in (AUTHORED, REVIEW) for r in labels.rows])
+    seed = np.array([r.is_seed for r in labels.rows])
     reviewed = np.array([r.source == REVIEW for r in labels.rows], dtype=bool)
     taggers = _fold_taggers(models, thresholds, topics, manifest)
     return {

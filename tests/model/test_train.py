@@ -52,7 +52,7 @@ def test_folds_spread_the_real_articles(labels):
     """The five seed articles land in five different folds (by group size alone, four of them
     shared one), and stay spread when more authored batches join the labels."""
     groups = np.asarray(labels.groups)
-    real = {r.group for r in labels.rows if r.source not in ("authored", "review")}
+    real = {r.group for r in labels.rows if r.is_seed}
     assert len(real) == 5
     extra = [f"authored:extra-{i // 7}" for i in range(60)]
     strata = [r.group in real for r in labels.rows] + [False] * len(extra)
